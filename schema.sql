@@ -1,0 +1,65 @@
+-- latchkey's whole schema, applied at every start-up (idempotent). Times are epoch ms.
+PRAGMA journal_mode = WAL;
+
+-- One row per authorization attempt. `state` is the 256-bit CSRF token; `id` is the flow id
+-- shown in the chat link, so the state itself never travels through Telegram.
+CREATE TABLE IF NOT EXISTS oauth_flows (
+  id              TEXT PRIMARY KEY,
+  state           TEXT NOT NULL UNIQUE,
+  provider        TEXT NOT NULL,
+  exchange        TEXT NOT NULL CHECK (exchange IN ('daemon', 'client')),
+  status          TEXT NOT NULL DEFAULT 'waiting'
+                  CHECK (status IN ('waiting', 'exchanging', 'connected', 'denied', 'failed', 'expired')),
+  error           TEXT,
+  redirect_uri    TEXT NOT NULL,
+  authorization_url TEXT NOT NULL,
+  token_url       TEXT NOT NULL,        -- taken from this row at exchange time (oauth-security.md A8)
+  issuer          TEXT,
+  code_verifier   TEXT,                 -- cleared once the flow ends
+  requested_scopes TEXT NOT NULL,
+  granted_scopes  TEXT,
+  chat_id         INTEGER,
+  message_id      INTEGER,
+  created_at      INTEGER NOT NULL,
+  expires_at      INTEGER NOT NULL,
+  callback_at     INTEGER,
+  finished_at     INTEGER
+);
+CREATE INDEX IF NOT EXISTS oauth_flows_waiting ON oauth_flows (status, expires_at);
+
+-- Codes received by the callback and not yet exchanged (or, for client flows, not yet collected).
+-- `code_sent_at` is set and committed before the token POST: a row that has it is never sent again.
+CREATE TABLE IF NOT EXISTS oauth_pending (
+  state        TEXT PRIMARY KEY REFERENCES oauth_flows (state) ON DELETE CASCADE,
+  code         TEXT NOT NULL,
+  received_at  INTEGER NOT NULL,
+  claimed_by   TEXT,
+  claimed_at   INTEGER,
+  code_sent_at INTEGER
+);
+
+-- Messages for whoever reports to the user (the bot drains it; the CLI reads flow status instead).
+CREATE TABLE IF NOT EXISTS outbox (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind         TEXT NOT NULL,
+  provider     TEXT NOT NULL,
+  flow_id      TEXT,
+  chat_id      INTEGER,
+  message_id   INTEGER,
+  text         TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  delivered_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS outbox_undelivered ON outbox (delivered_at, id);
+
+-- One row per connected provider: what auth.json cannot hold.
+CREATE TABLE IF NOT EXISTS connections (
+  provider         TEXT PRIMARY KEY,
+  status           TEXT NOT NULL DEFAULT 'ok' CHECK (status IN ('ok', 'needs_reauth', 'failing')),
+  consented_at     INTEGER NOT NULL,
+  requested_scopes TEXT NOT NULL,
+  granted_scopes   TEXT,
+  last_refresh_at  INTEGER,
+  failure_count    INTEGER NOT NULL DEFAULT 0,
+  updated_at       INTEGER NOT NULL
+);

@@ -1,0 +1,56 @@
+import type { Config } from '../config.js'
+import { AppError } from '../errors.js'
+import { providerName } from '../providers/lookup.js'
+import { describeFailure } from '../oauth/report.js'
+import { daemonClient, daemonUnreachable } from './daemon-client.js'
+import type { Output } from './output.js'
+
+interface PendingAnswer {
+  status: string
+  provider: string
+  error?: string
+  scopes?: string[]
+  missingScopes?: string[]
+}
+
+const TERMINAL = new Set(['connected', 'denied', 'failed', 'expired'])
+
+/**
+ * `latchkey connect <provider>`: starts a flow through the running daemon, prints the link,
+ * long-polls until the flow ends and prints the result. Exit 0 only when connected.
+ */
+export async function connectCommand(config: Config, providerId: string, out: Output): Promise<number> {
+  const api = daemonClient(config)
+  let started
+  try {
+    started = await api.post('oauth/flows', { json: { provider: providerId, exchange: 'daemon' } })
+  } catch (err) {
+    throw daemonUnreachable(config, err)
+  }
+  const body = started.body as unknown as { state?: string; startUrl?: string; message?: string; expiresAt?: number }
+  if (started.statusCode !== 201 || !body.state || !body.startUrl)
+    throw new AppError('OAUTH_ERROR', body.message ?? `the daemon answered HTTP ${started.statusCode}`)
+
+  const name = providerName(config, providerId)
+  out.info(`Open this link to connect ${name} (expires in 10 min):\n\n  ${body.startUrl}\n\nWaiting for you to approve…`)
+  for (;;) {
+    let res
+    try {
+      res = await api.get(`oauth/pending/${body.state}`, { searchParams: { wait: 30 } })
+    } catch (err) {
+      throw daemonUnreachable(config, err)
+    }
+    if (res.statusCode !== 200) throw new AppError('OAUTH_ERROR', `the flow disappeared (HTTP ${res.statusCode})`)
+    const answer = res.body as unknown as PendingAnswer
+    if (!TERMINAL.has(answer.status)) continue
+    if (answer.status === 'connected') {
+      const scopes = answer.scopes?.length ? ` (scopes: ${answer.scopes.join(', ')})` : ''
+      out.info(`✅ ${name} connected${scopes}`)
+      if (answer.missingScopes?.length) out.info(`⚠️ not granted: ${answer.missingScopes.join(', ')}`)
+      return 0
+    }
+    if (answer.status === 'expired') out.error(`⌛ ${name}: the link expired before it was approved.`)
+    else out.error(`❌ ${name}: ${describeFailure(answer.error ?? null, name)}.`)
+    return 1
+  }
+}

@@ -1,0 +1,45 @@
+import type { Clock } from '../clock.js'
+import type { Config } from '../config.js'
+import { listConnections } from '../db/connections.js'
+import type { Db } from '../db/open.js'
+import { asOAuthEntry, readAuthFile } from '../store/auth-json.js'
+import type { Output } from './output.js'
+
+/** "in 1 h 5 min", "3 min ago": coarse, for people. */
+export function humanDuration(ms: number): string {
+  const abs = Math.abs(ms)
+  const min = Math.round(abs / 60_000)
+  const text =
+    min < 1 ? 'less than a minute' : min < 60 ? `${min} min` : min < 48 * 60 ? `${Math.floor(min / 60)} h ${min % 60} min` : `${Math.round(min / 1440)} days`
+  return ms >= 0 ? `in ${text}` : `${text} ago`
+}
+
+/**
+ * `latchkey status`: one line per connection from auth.json and the connection records:
+ * provider, status, when the access token expires, last refresh, scopes and missing scopes.
+ */
+export async function statusCommand(deps: { config: Config; db: Db; clock: Clock }, out: Output): Promise<number> {
+  const auth = await readAuthFile(deps.config.authFile)
+  const records = new Map(listConnections(deps.db).map((c) => [c.provider, c]))
+  const ids = [...new Set([...records.keys(), ...Object.keys(auth).filter((k) => asOAuthEntry(auth[k]) && k in deps.config.providers)])].sort()
+  if (!ids.length) {
+    out.info('No connections yet. Connect one with "latchkey connect <provider>" (see "latchkey providers").')
+    return 0
+  }
+  const now = deps.clock.now()
+  for (const id of ids) {
+    const entry = asOAuthEntry(auth[id])
+    const record = records.get(id)
+    const status = !entry ? 'not in auth file' : record?.status ?? 'ok'
+    const expires = entry?.expires === undefined ? 'no expiry given' : entry.expires > now ? `expires ${humanDuration(entry.expires - now)}` : `expired ${humanDuration(entry.expires - now)}`
+    const refreshed = record?.lastRefreshAt ? `, refreshed ${humanDuration(record.lastRefreshAt - now)}` : ''
+    const scopes = entry?.scope ?? record?.grantedScopes?.join(' ') ?? ''
+    const granted = new Set(record?.grantedScopes ?? [])
+    const missing = record?.grantedScopes ? record.requestedScopes.filter((s) => !granted.has(s)) : []
+    out.info(
+      `${id}: ${status}, ${expires}${refreshed}${scopes ? `, scopes: ${scopes}` : ''}` +
+        (missing.length ? `, not granted: ${missing.join(' ')}` : ''),
+    )
+  }
+  return 0
+}

@@ -1,0 +1,165 @@
+import { readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { isIP } from 'node:net'
+import { join, resolve } from 'node:path'
+import { z } from 'zod'
+import { AppError } from './errors.js'
+import { BUILT_IN_PROVIDERS } from './providers/catalog.js'
+import { PROVIDER_ID_PATTERN, ProviderOverrideSchema, buildProvider, type Provider } from './providers/schema.js'
+import { SecureUrlSchema, isLoopbackHost } from './url.js'
+
+export const DEFAULT_PORT = 8400
+/** Tailscale's CGNAT and ULA ranges plus loopback (oauth-security.md §2). */
+export const DEFAULT_ALLOWED_NETWORKS = ['100.64.0.0/10', 'fd7a:115c:a1e0::/48', '127.0.0.0/8', '::1/128']
+
+const CidrSchema = z.string().refine((value) => {
+  const [address, bits, extra] = value.split('/')
+  const family = isIP(address ?? '')
+  if (!family || extra !== undefined) return false
+  if (bits === undefined) return true
+  const n = Number(bits)
+  return /^\d+$/.test(bits) && n <= (family === 4 ? 32 : 128)
+}, 'expected an IP address or CIDR range like 100.64.0.0/10')
+
+const ConfigFileSchema = z
+  .object({
+    publicUrl: SecureUrlSchema.refine((v) => {
+      try {
+        const u = new URL(v)
+        return u.pathname === '/' && !u.search
+      } catch {
+        return true // SecureUrlSchema reports it
+      }
+    }, 'expected an origin only, like https://host.tailnet.ts.net:8400').optional(),
+    listen: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(DEFAULT_PORT),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: DEFAULT_PORT }),
+    allowedNetworks: z.array(CidrSchema).min(1).default(DEFAULT_ALLOWED_NETWORKS),
+    dataDir: z.string().min(1).default('~/.local/share/latchkey'),
+    authFile: z.string().min(1).default('~/.local/share/agent/auth.json'),
+    apiToken: z.string().min(32, 'expected at least 32 characters').max(512).optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** How often the resolve-pending safety net runs, besides running at once on each callback. */
+    resolveIntervalMs: z.number().int().min(200).max(600_000).default(5_000),
+    providers: z
+      .record(z.string().regex(PROVIDER_ID_PATTERN, 'expected lower-case letters, digits and dashes'), ProviderOverrideSchema)
+      .default({}),
+  })
+  .strict()
+
+export type ConfigFile = z.input<typeof ConfigFileSchema>
+
+/** The validated, resolved configuration: paths absolute, providers merged with the catalog. */
+export interface Config {
+  readonly configPath: string
+  /** False when no config file existed and every default applies. */
+  readonly fromFile: boolean
+  readonly publicUrl: string
+  readonly redirectUri: string
+  readonly listen: { readonly host: string; readonly port: number }
+  readonly allowedNetworks: readonly string[]
+  readonly dataDir: string
+  readonly dbFile: string
+  readonly authFile: string
+  readonly apiToken: string | undefined
+  readonly logLevel: string
+  readonly resolveIntervalMs: number
+  readonly providers: Readonly<Record<string, Provider>>
+}
+
+type Env = Record<string, string | undefined>
+
+function expandHome(path: string, env: Env): string {
+  const home = env.HOME ?? homedir()
+  return resolve(path === '~' ? home : path.startsWith('~/') ? join(home, path.slice(2)) : path)
+}
+
+/** `dexcom-eu` reads LATCHKEY_DEXCOM_EU_CLIENT_ID and LATCHKEY_DEXCOM_EU_CLIENT_SECRET. */
+export function providerEnvPrefix(providerId: string): string {
+  return `LATCHKEY_${providerId.toUpperCase().replaceAll('-', '_')}_`
+}
+
+function formatIssue(path: readonly PropertyKey[], message: string): string {
+  return `${path.length ? path.map(String).join('.') : '(config)'}: ${message}`
+}
+
+/**
+ * Reads the config file (`LATCHKEY_CONFIG`, default ~/.config/latchkey/config.json) and the
+ * environment. Every key is optional; all problems are reported together in one CONFIG_INVALID.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const configPath = expandHome(env.LATCHKEY_CONFIG ?? '~/.config/latchkey/config.json', env)
+  let raw: unknown = {}
+  let fromFile = true
+  try {
+    raw = JSON.parse(readFileSync(configPath, 'utf8'))
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' && env.LATCHKEY_CONFIG === undefined) fromFile = false
+    else if (code === 'ENOENT') throw new AppError('CONFIG_INVALID', `${configPath}: file not found (set by LATCHKEY_CONFIG)`)
+    else if (err instanceof SyntaxError) throw new AppError('CONFIG_INVALID', `${configPath}: not valid JSON (${err.message})`)
+    else throw new AppError('CONFIG_INVALID', `${configPath}: cannot read (${code ?? 'unknown error'})`)
+  }
+  return parseConfig(raw, env, configPath, fromFile)
+}
+
+/** Validates an already-read config object; exported for tests and for `latchkey doctor`. */
+export function parseConfig(raw: unknown, env: Env = {}, configPath = '(inline)', fromFile = true): Config {
+  const problems: string[] = []
+  const parsed = ConfigFileSchema.safeParse(raw)
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(formatIssue(issue.path, issue.message))
+    throw new AppError('CONFIG_INVALID', `invalid config ${configPath}:\n  ${problems.join('\n  ')}`)
+  }
+  const file = parsed.data
+
+  const providers: Record<string, Provider> = {}
+  const ids = new Set([...Object.keys(BUILT_IN_PROVIDERS), ...Object.keys(file.providers)])
+  for (const id of [...ids].sort()) {
+    const prefix = providerEnvPrefix(id)
+    const fromEnv = {
+      ...(env[`${prefix}CLIENT_ID`] ? { clientId: env[`${prefix}CLIENT_ID`] } : {}),
+      ...(env[`${prefix}CLIENT_SECRET`] ? { clientSecret: env[`${prefix}CLIENT_SECRET`] } : {}),
+    }
+    try {
+      providers[id] = buildProvider(id, BUILT_IN_PROVIDERS[id] ?? {}, file.providers[id] ?? {}, fromEnv)
+    } catch (err) {
+      if (!(err instanceof z.ZodError)) throw err
+      for (const issue of err.issues) {
+        const message = issue.code === 'invalid_type' && issue.input === undefined ? 'required for a provider that is not built in' : issue.message
+        problems.push(formatIssue(['providers', id, ...issue.path], message))
+      }
+    }
+  }
+
+  const port = file.listen.port
+  const loopbackListen = isLoopbackHost(file.listen.host)
+  let publicUrl = file.publicUrl
+  if (publicUrl === undefined) {
+    if (loopbackListen) publicUrl = `http://${file.listen.host.includes(':') ? `[${file.listen.host}]` : file.listen.host}:${port}`
+    else problems.push(formatIssue(['publicUrl'], `required when listen.host is not loopback (got ${JSON.stringify(file.listen.host)})`))
+  }
+  if (problems.length) throw new AppError('CONFIG_INVALID', `invalid config ${configPath}:\n  ${problems.join('\n  ')}`)
+
+  const origin = new URL(publicUrl as string).origin
+  const dataDir = expandHome(file.dataDir, env)
+  return Object.freeze({
+    configPath,
+    fromFile,
+    publicUrl: origin,
+    redirectUri: `${origin}/oauth/callback`,
+    listen: Object.freeze({ host: file.listen.host, port }),
+    allowedNetworks: Object.freeze([...file.allowedNetworks]),
+    dataDir,
+    dbFile: join(dataDir, 'latchkey.db'),
+    authFile: expandHome(file.authFile, env),
+    apiToken: env.LATCHKEY_API_TOKEN || file.apiToken,
+    logLevel: file.logLevel,
+    resolveIntervalMs: file.resolveIntervalMs,
+    providers: Object.freeze(providers),
+  })
+}

@@ -1,0 +1,66 @@
+import type { FastifyInstance } from 'fastify'
+import { ensureApiToken } from './api-token.js'
+import type { Config } from './config.js'
+import { createDeps, type Deps } from './deps.js'
+import { buildServer } from './http/server.js'
+import { startScheduler, type Scheduler } from './jobs/scheduler.js'
+import type { ResolveSummary } from './oauth/pending.js'
+
+export interface Daemon {
+  app: FastifyInstance
+  deps: Deps
+  scheduler: Scheduler
+  /** The address actually bound (useful with port 0). */
+  url: string
+  close(): Promise<void>
+}
+
+/**
+ * The composition root: config → deps → HTTP server and scheduler. The callback's event runs
+ * resolve-pending at once; the job's results come back as flow-changed events for long-pollers.
+ */
+export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 'config'>> = {}): Promise<Daemon> {
+  const deps = createDeps(config, overrides)
+  const apiToken = ensureApiToken(config)
+  const app = await buildServer(deps, { apiToken })
+  const scheduler = await startScheduler(deps, [
+    {
+      name: 'resolve-pending',
+      intervalMs: config.resolveIntervalMs,
+      onResult: (result) => {
+        for (const state of (result as ResolveSummary).changedStates) deps.events.emit('flow-changed', state)
+      },
+    },
+  ])
+  deps.events.on('callback', () => scheduler.runNow('resolve-pending'))
+
+  let address: string
+  try {
+    address = await app.listen({ host: config.listen.host, port: config.listen.port })
+  } catch (err) {
+    await scheduler.stop()
+    deps.db.close()
+    throw err
+  }
+  if (!config.fromFile)
+    deps.log.info(
+      { configPath: config.configPath },
+      `no config file: serving ${address} over plain HTTP, reachable from this machine only`,
+    )
+  deps.log.info({ address, publicUrl: config.publicUrl, redirectUri: config.redirectUri }, 'latchkey is listening')
+
+  let closing: Promise<void> | undefined
+  return {
+    app,
+    deps,
+    scheduler,
+    url: address,
+    close: () =>
+      (closing ??= (async () => {
+        await app.close()
+        await scheduler.stop()
+        deps.db.close()
+        deps.log.info('latchkey stopped')
+      })()),
+  }
+}

@@ -1,0 +1,33 @@
+import Database from 'better-sqlite3'
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export type Db = Database.Database
+
+// schema.sql sits at the package root: two levels up from src/db/ and three from dist/src/db/.
+function findSchema(): string {
+  for (const rel of ['../../schema.sql', '../../../schema.sql']) {
+    try {
+      return readFileSync(fileURLToPath(new URL(rel, import.meta.url)), 'utf8')
+    } catch {
+      // try the next layout
+    }
+  }
+  throw new Error('schema.sql not found next to the package')
+}
+
+/**
+ * Opens (creating when missing, mode 0600 in a 0700 directory) a SQLite database with WAL,
+ * foreign keys and a busy timeout, and applies schema.sql. One connection per thread.
+ */
+export function openDb(file: string): Db {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+  const db = new Database(file)
+  if (file !== ':memory:') chmodSync(file, 0o600)
+  db.pragma('busy_timeout = 5000')
+  db.pragma('foreign_keys = ON')
+  db.pragma('synchronous = NORMAL')
+  db.exec(findSchema())
+  return db
+}

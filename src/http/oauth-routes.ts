@@ -1,0 +1,231 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import type { Deps } from '../deps.js'
+import { deleteFlow, getFlowById, getFlowByState, type Flow } from '../db/oauth-flows.js'
+import { takePendingCode } from '../db/oauth-pending.js'
+import { isAppError } from '../errors.js'
+import { providerName } from '../providers/lookup.js'
+import { acceptCallback, parseCallbackQuery, stateCookieName } from '../oauth/callback.js'
+import { startFlow } from '../oauth/flow.js'
+import { TOKEN_PATTERN } from '../oauth/random.js'
+import { describeFailure, missingScopes } from '../oauth/report.js'
+import { hasBearer } from './api-auth.js'
+import { PAGE_HEADERS, renderPage } from './pages.js'
+
+export interface OAuthRouteOptions {
+  apiToken: string
+  /** How long the callback page waits for the exchange to finish before answering (ms). */
+  callbackWaitMs: number
+}
+
+const MAX_WAIT_SECONDS = 60
+
+const StartFlowBodySchema = z
+  .object({
+    provider: z.string().min(1).max(64),
+    exchange: z.enum(['daemon', 'client']).default('daemon'),
+    chatId: z.number().int().optional(),
+    messageId: z.number().int().optional(),
+  })
+  .strict()
+
+const TERMINAL = new Set(['connected', 'denied', 'failed', 'expired'])
+
+/**
+ * Resolves when `state` changes (an event from the callback or the resolve job), after `ms`,
+ * or when the caller hangs up; `gone()` then tells the waiting loop to stop.
+ */
+function flowWatcher(deps: Pick<Deps, 'events'>, reply: FastifyReply) {
+  let closed = false
+  reply.raw.once('close', () => {
+    closed = true
+  })
+  return {
+    gone: () => closed,
+    wait: (state: string, ms: number) =>
+      new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer)
+          deps.events.off('flow-changed', onChange)
+          reply.raw.off('close', done)
+          resolve()
+        }
+        const onChange = (changed: string) => {
+          if (changed === state) done()
+        }
+        const timer = setTimeout(done, ms)
+        deps.events.on('flow-changed', onChange)
+        reply.raw.once('close', done)
+      }),
+  }
+}
+
+function sendPage(reply: FastifyReply, status: number, title: string, lines: string[]): FastifyReply {
+  return reply.code(status).headers(PAGE_HEADERS).send(renderPage(title, lines))
+}
+
+function pendingView(flow: Flow): Record<string, unknown> {
+  const missing = missingScopes(flow)
+  return {
+    status: flow.status,
+    provider: flow.provider,
+    ...(flow.error ? { error: flow.error } : {}),
+    ...(flow.status === 'connected' ? { scopes: flow.grantedScopes ?? flow.requestedScopes } : {}),
+    ...(missing.length ? { missingScopes: missing } : {}),
+    expiresAt: flow.expiresAt,
+  }
+}
+
+/** The four OAuth routes of the contract (DESIGN.md): start, callback, pending, flows. */
+export async function oauthRoutes(app: FastifyInstance, deps: Deps, opts: OAuthRouteOptions): Promise<void> {
+  const secure = deps.config.publicUrl.startsWith('https:')
+  const name = (id: string) => providerName(deps.config, id)
+
+  const requireBearer = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!hasBearer(request.headers.authorization, opts.apiToken))
+      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid Bearer API token is required' })
+  }
+
+  app.post('/oauth/flows', { onRequest: requireBearer }, async (request, reply) => {
+    const body = StartFlowBodySchema.safeParse(request.body)
+    if (!body.success) {
+      const message = body.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')
+      return reply.code(400).send({ error: 'invalid_request', message })
+    }
+    try {
+      const flow = startFlow(deps, body.data)
+      deps.log.info({ provider: flow.provider, flowId: flow.flowId, exchange: body.data.exchange }, 'flow started')
+      return reply.code(201).header('cache-control', 'no-store').send({
+        state: flow.state,
+        flowId: flow.flowId,
+        provider: flow.provider,
+        startUrl: flow.startUrl,
+        authorizationUrl: flow.authorizationUrl,
+        expiresAt: flow.expiresAt,
+      })
+    } catch (err) {
+      if (isAppError(err, 'PROVIDER_UNKNOWN')) return reply.code(404).send({ error: 'provider_unknown', message: err.message })
+      if (isAppError(err, 'PROVIDER_NOT_CONFIGURED'))
+        return reply.code(409).send({ error: 'provider_not_configured', message: err.message })
+      throw err
+    }
+  })
+
+  app.get<{ Params: { flowId: string } }>('/oauth/start/:flowId', { exposeHeadRoute: false }, async (request, reply) => {
+    const { flowId } = request.params
+    const flow = TOKEN_PATTERN.test(flowId) ? getFlowById(deps.db, flowId) : undefined
+    const now = deps.clock.now()
+    if (!flow || flow.status !== 'waiting' || flow.expiresAt <= now)
+      return sendPage(reply, 400, 'This link has expired or was already used', ['Start again from the chat.'])
+    const maxAge = Math.ceil((flow.expiresAt - now) / 1000)
+    const cookie = `${stateCookieName(flow.state, secure)}=${flow.state}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`
+    // The Location is the authorization URL stored with the flow: never one taken from the request (A6).
+    return reply.code(302).headers({ 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'set-cookie': cookie, location: flow.authorizationUrl }).send()
+  })
+
+  app.get('/oauth/callback', { exposeHeadRoute: false }, async (request, reply) => {
+    const raw = request.raw.url ?? ''
+    const query = raw.includes('?') ? raw.slice(raw.indexOf('?') + 1) : ''
+    const parsed = parseCallbackQuery(query)
+    const invalid = () => sendPage(reply, 400, 'This link is not valid', ['It may have expired or been used already. Start again from the chat.'])
+    if (!parsed.ok) {
+      deps.log.info({ reason: parsed.reason }, 'callback rejected')
+      return invalid()
+    }
+    const result = acceptCallback(deps, parsed.value, request.headers.cookie, secure)
+    if (result.kind === 'rejected') {
+      deps.log.info({ reason: result.reason }, 'callback rejected')
+      if (result.reason === 'cookie_mismatch')
+        return sendPage(reply, 400, 'Open the link in the browser you approve in', [
+          'This approval came back to a browser that did not open the start link, so nothing was stored.',
+          'Start again from the chat.',
+        ])
+      if (result.reason === 'issuer_mismatch')
+        return sendPage(reply, 400, 'This response came from an unexpected server', ['Nothing was stored. Start again from the chat.'])
+      return invalid()
+    }
+    // The state is spent: drop the cookie that bound it.
+    reply.header('set-cookie', `${stateCookieName(parsed.value.state, secure)}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`)
+    deps.events.emit('flow-changed', parsed.value.state)
+    const label = name(result.flow.provider)
+    if (result.kind === 'provider_error') {
+      deps.log.info({ provider: result.flow.provider, flowId: result.flow.id, error: result.error }, 'provider returned an error')
+      const said = result.description ? [`${label} said: ${result.description}`] : []
+      return sendPage(reply, 200, result.error === 'access_denied' ? `${label}: access denied` : `${label}: connection failed`, [
+        result.error === 'access_denied'
+          ? 'You did not approve access, so nothing was connected.'
+          : `${describeFailure(result.error, label)}.`,
+        ...said,
+        'You can close this tab.',
+      ])
+    }
+    deps.log.info({ provider: result.flow.provider, flowId: result.flow.id }, 'callback received')
+    deps.events.emit('callback', parsed.value.state)
+    if (result.flow.exchange === 'client')
+      return sendPage(reply, 200, `${label} approved`, ['The app that asked for this connection will finish it. You can close this tab.'])
+
+    const deadline = Date.now() + opts.callbackWaitMs
+    const watcher = flowWatcher(deps, reply)
+    let flow = getFlowByState(deps.db, parsed.value.state)
+    while (flow && !TERMINAL.has(flow.status) && Date.now() < deadline && !watcher.gone()) {
+      await watcher.wait(flow.state, deadline - Date.now())
+      flow = getFlowByState(deps.db, parsed.value.state)
+    }
+    if (flow?.status === 'connected') return sendPage(reply, 200, `${label} connected`, [`${label} connected, you can close this tab.`])
+    if (flow?.status === 'failed')
+      return sendPage(reply, 200, `${label}: connection failed`, [`${describeFailure(flow.error, label)}.`, 'Start again from the chat.'])
+    return sendPage(reply, 200, `${label} approved`, ['latchkey is finishing the connection; the chat will confirm it. You can close this tab.'])
+  })
+
+  app.route({
+    method: ['HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
+    url: '/oauth/callback',
+    handler: async (_request, reply) => reply.code(405).header('allow', 'GET').send({ error: 'method_not_allowed' }),
+  })
+
+  app.get<{ Params: { state: string }; Querystring: Record<string, unknown> }>(
+    '/oauth/pending/:state',
+    { onRequest: requireBearer },
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store')
+      const { state } = request.params
+      const notFound = () => reply.code(404).send({ error: 'not_found', message: 'no such flow' })
+      if (!TOKEN_PATTERN.test(state)) return notFound()
+      const waitRaw = request.query.wait
+      let waitSeconds = 0
+      if (waitRaw !== undefined) {
+        if (typeof waitRaw !== 'string' || !/^\d{1,2}$/.test(waitRaw) || Number(waitRaw) > MAX_WAIT_SECONDS)
+          return reply.code(400).send({ error: 'invalid_request', message: `"wait" must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}` })
+        waitSeconds = Number(waitRaw)
+      }
+      let flow = getFlowByState(deps.db, state)
+      if (!flow) return notFound()
+      const initial = flow.status
+      const deadline = Date.now() + waitSeconds * 1000
+      const watcher = flowWatcher(deps, reply)
+      while (flow && flow.status === initial && !TERMINAL.has(flow.status) && Date.now() < deadline && !watcher.gone()) {
+        await watcher.wait(state, deadline - Date.now())
+        flow = getFlowByState(deps.db, state)
+      }
+      if (!flow) return notFound()
+      if (flow.exchange === 'client' && flow.status === 'exchanging') {
+        // Delivered once: the code and the flow are deleted in the same transaction.
+        const handoff = deps.db.transaction(() => {
+          const code = takePendingCode(deps.db, state)
+          deleteFlow(deps.db, state)
+          return code
+        })()
+        if (handoff === undefined) return notFound()
+        return reply.send({
+          status: 'connected',
+          provider: flow.provider,
+          code: handoff,
+          redirectUri: flow.redirectUri,
+          ...(flow.codeVerifier ? { codeVerifier: flow.codeVerifier } : {}),
+          tokenUrl: flow.tokenUrl,
+        })
+      }
+      return reply.send(pendingView(flow))
+    },
+  )
+}

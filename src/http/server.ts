@@ -1,0 +1,53 @@
+import rateLimit from '@fastify/rate-limit'
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { Deps } from '../deps.js'
+import { createNetworkGuard } from './network-guard.js'
+import { oauthRoutes } from './oauth-routes.js'
+
+export interface ServerOptions {
+  apiToken: string
+  /** How long the callback page waits for the code exchange before answering. Default 8 s. */
+  callbackWaitMs?: number
+  /** Requests per minute per peer address. Default 300. */
+  rateLimitPerMinute?: number
+  https?: { key: Buffer; cert: Buffer }
+}
+
+/**
+ * Builds the HTTP app; it never listens (the daemon does, tests use inject). Every request is
+ * checked against allowedNetworks before any other work; request logs carry the path only,
+ * since a callback URL holds the code.
+ */
+export async function buildServer(deps: Deps, opts: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log.child({}, {
+      serializers: {
+        req: (r: { method: string; url: string; ip?: string }) => ({ method: r.method, path: r.url.split('?')[0], ip: r.ip }),
+      },
+    }),
+    ...(opts.https ? { https: opts.https } : {}),
+    bodyLimit: 16 * 1024,
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance
+
+  const allowed = createNetworkGuard(deps.config.allowedNetworks)
+  app.addHook('onRequest', async (request, reply) => {
+    if (!allowed(request.socket.remoteAddress)) {
+      request.log.warn({ ip: request.socket.remoteAddress }, 'request from outside the allowed networks')
+      return reply.code(403).send({ error: 'forbidden', message: 'this address may not use latchkey' })
+    }
+  })
+  await app.register(rateLimit, { max: opts.rateLimitPerMinute ?? 300, timeWindow: '1 minute' })
+
+  app.setErrorHandler((err: { statusCode?: number; message: string; code?: string }, request, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
+    if (status >= 500) request.log.error({ code: err.code, message: err.message }, 'request failed')
+    // 5xx details stay in the log; a 4xx from fastify itself (bad JSON, too large) is safe to say.
+    return reply.code(status).send(status >= 500 ? { error: 'internal', message: 'internal error' } : { error: err.code ?? 'bad_request', message: err.message })
+  })
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not_found', message: 'no such route' }))
+
+  app.get('/healthz', async () => ({ ok: true }))
+  await oauthRoutes(app, deps, { apiToken: opts.apiToken, callbackWaitMs: opts.callbackWaitMs ?? 8_000 })
+  return app
+}

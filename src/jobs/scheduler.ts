@@ -1,0 +1,87 @@
+import Bree from 'bree'
+import { existsSync } from 'node:fs'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import type { Deps } from '../deps.js'
+import type { WorkerMessage } from './worker.js'
+
+/** How long stop() lets running jobs finish before terminating their workers. */
+export const STOP_GRACE_MS = 5_000
+
+export interface Scheduler {
+  /** Runs a job now; if it is already running, runs it again as soon as it ends. */
+  runNow(name: string): void
+  stop(): Promise<void>
+}
+
+export interface JobSpec {
+  name: string
+  intervalMs: number
+  /** Called in the main thread with what the job's function returned. */
+  onResult?: (result: unknown) => void
+}
+
+// Compiled: dist/src/jobs/scheduler.js next to dist/jobs/<name>.js. From source (tests, tsx):
+// src/jobs/scheduler.ts, and the worker goes through the tsx shim (stack-notes.md §4).
+function jobPath(name: string): { path: string; tsEntry?: string } {
+  const fromSource = import.meta.url.endsWith('.ts')
+  const compiled = fileURLToPath(new URL(`../../jobs/${name}.js`, import.meta.url))
+  if (!fromSource) return { path: compiled }
+  const tsEntry = new URL(`../../jobs/${name}.ts`, import.meta.url).href
+  return { path: fileURLToPath(new URL('../../jobs/_tsx-shim.mjs', import.meta.url)), tsEntry }
+}
+
+/**
+ * Starts Bree with the given jobs, each running at once and then every `intervalMs`. Workers
+ * get the config (plain data) and build their own deps; their log lines and results come
+ * back by message.
+ */
+export async function startScheduler(deps: Pick<Deps, 'config' | 'log'>, jobs: JobSpec[]): Promise<Scheduler> {
+  const rerun = new Set<string>()
+  let stopping = false
+  const specs = new Map(jobs.map((j) => [j.name, j]))
+  const bree = new Bree({
+    root: false,
+    logger: {
+      info: () => {},
+      warn: (...args: unknown[]) => {
+        // "already running" is expected when the interval and an event coincide.
+        if (!String(args[0]).includes('already running')) deps.log.warn({ detail: String(args[0]) }, 'scheduler warning')
+      },
+      error: (...args: unknown[]) => deps.log.error({ detail: String(args[0]) }, 'scheduler error'),
+    } as never,
+    errorHandler: (err, meta) => {
+      if (!stopping) deps.log.error({ job: meta?.name, message: (err as Error).message }, 'job failed')
+    },
+    workerMessageHandler: ({ name, message: raw }) => {
+      const message = raw as WorkerMessage | 'done'
+      if (message === 'done') return
+      if ('log' in message) process.stdout.write(message.log)
+      else specs.get(name)?.onResult?.(message.result)
+    },
+    worker: { workerData: { config: deps.config } },
+    jobs: jobs.map((j) => {
+      const { path, tsEntry } = jobPath(j.name)
+      if (!existsSync(path)) throw new Error(`job file missing: ${path} (run npm run build)`)
+      return { name: j.name, path, timeout: 0, interval: j.intervalMs, ...(tsEntry ? { worker: { workerData: { tsEntry } } } : {}) }
+    }),
+  })
+  bree.on('worker deleted', (name: string) => {
+    if (!stopping && rerun.delete(name)) void bree.run(name)
+  })
+  await bree.start()
+
+  return {
+    runNow(name) {
+      if (stopping) return
+      if (bree.workers.has(name)) rerun.add(name)
+      else void bree.run(name)
+    },
+    async stop() {
+      stopping = true
+      // bree.stop() waits for workers with no upper bound (breejs/bree#49): bound it.
+      await Promise.race([bree.stop(), sleep(STOP_GRACE_MS)])
+      await Promise.all([...bree.workers.values()].map((w) => w.terminate()))
+    },
+  }
+}

@@ -1,0 +1,25 @@
+import { parentPort, workerData } from 'node:worker_threads'
+import type { Config } from '../config.js'
+import { createDeps, type Deps } from '../deps.js'
+import { createLogger } from '../log.js'
+
+/** What a job worker posts to the main thread besides 'done'. */
+export type WorkerMessage = { log: string } | { result: unknown }
+
+/**
+ * Runs one job in a Bree worker: builds its own deps (its own SQLite connection) from the
+ * config the main thread passed in, posts the result, closes the database, then says 'done'.
+ * Log lines travel by postMessage because worker stdout can be lost when Bree terminates it.
+ */
+export async function runJob(fn: (deps: Deps) => Promise<unknown>): Promise<void> {
+  const config = (workerData as { config: Config }).config
+  const post = (m: WorkerMessage) => parentPort?.postMessage(m)
+  const log = createLogger(config.logLevel, { write: (line: string) => post({ log: line }) } as unknown as NodeJS.WritableStream)
+  const deps = createDeps(config, { log })
+  try {
+    post({ result: await fn(deps) })
+  } finally {
+    deps.db.close()
+  }
+  parentPort?.postMessage('done')
+}

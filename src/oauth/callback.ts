@@ -1,0 +1,115 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { Deps } from '../deps.js'
+import { consumeWaitingFlow, getFlowByState, type Flow } from '../db/oauth-flows.js'
+import { insertPending } from '../db/oauth-pending.js'
+import { enqueueOutbox } from '../db/outbox.js'
+import { providerName } from '../providers/lookup.js'
+import { TOKEN_PATTERN } from './random.js'
+import { flowReport } from './report.js'
+import { sanitizeDescription, sanitizeErrorCode } from './token-response.js'
+
+export const MAX_CODE_LENGTH = 2048
+const MAX_ISS_LENGTH = 512
+/** RFC 6749 §4.1.2: codes are VSCHAR (%x20-7E). */
+const CODE_PATTERN = /^[\x20-\x7e]+$/
+
+export type CallbackQuery =
+  | { kind: 'code'; state: string; code: string; iss?: string }
+  | { kind: 'error'; state: string; error: string; description?: string; iss?: string }
+
+/**
+ * Validates the raw query string of a callback (pure). Uses URLSearchParams, never a nested
+ * parser (no `state[]=`), and rejects any repeated parameter (RFC 6749 §3.1).
+ */
+export function parseCallbackQuery(search: string): { ok: true; value: CallbackQuery } | { ok: false; reason: string } {
+  const params = new URLSearchParams(search)
+  const seen = new Set<string>()
+  for (const key of params.keys()) {
+    if (seen.has(key)) return { ok: false, reason: `parameter "${key.slice(0, 40)}" appears more than once` }
+    seen.add(key)
+  }
+  const state = params.get('state')
+  const code = params.get('code')
+  const error = params.get('error')
+  const iss = params.get('iss') ?? undefined
+  if (state === null) return { ok: false, reason: '"state" is missing' }
+  if (!TOKEN_PATTERN.test(state)) return { ok: false, reason: '"state" is malformed' }
+  if ((code === null) === (error === null)) return { ok: false, reason: 'expected exactly one of "code" or "error"' }
+  if (iss !== undefined && (iss.length > MAX_ISS_LENGTH || !iss)) return { ok: false, reason: '"iss" is malformed' }
+  if (code !== null) {
+    if (!code || code.length > MAX_CODE_LENGTH || !CODE_PATTERN.test(code)) return { ok: false, reason: '"code" is malformed' }
+    return { ok: true, value: { kind: 'code', state, code, ...(iss !== undefined ? { iss } : {}) } }
+  }
+  const description = sanitizeDescription(params.get('error_description'))
+  return {
+    ok: true,
+    value: {
+      kind: 'error',
+      state,
+      error: sanitizeErrorCode(error),
+      ...(description ? { description } : {}),
+      ...(iss !== undefined ? { iss } : {}),
+    },
+  }
+}
+
+/** The cookie that binds a state to the browser that opened the start link (oauth-security.md A4). */
+export function stateCookieName(state: string, secure: boolean): string {
+  const id = createHash('sha256').update(state).digest('hex').slice(0, 12)
+  // __Host- needs Secure, Path=/ and no Domain; browsers reject it on plain http.
+  return `${secure ? '__Host-' : ''}latchkey-${id}`
+}
+
+function readCookie(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=')
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim()
+  }
+  return undefined
+}
+
+function sameString(a: string, b: string): boolean {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
+}
+
+export type CallbackResult =
+  | { kind: 'rejected'; reason: 'unknown_state' | 'cookie_mismatch' | 'issuer_mismatch' }
+  | { kind: 'received'; flow: Flow }
+  | { kind: 'provider_error'; flow: Flow; error: string; description?: string }
+
+/**
+ * Accepts a validated callback. The state is consumed by a compare-and-set inside the same
+ * transaction that stores the code, so of two identical callbacks exactly one wins (B2).
+ * Nothing is written for an unknown state, a wrong cookie or a wrong issuer.
+ */
+export function acceptCallback(
+  deps: Pick<Deps, 'db' | 'clock' | 'config'>,
+  query: CallbackQuery,
+  cookieHeader: string | undefined,
+  secure: boolean,
+): CallbackResult {
+  const now = deps.clock.now()
+  return deps.db.transaction((): CallbackResult => {
+    const flow = getFlowByState(deps.db, query.state)
+    if (!flow || flow.status !== 'waiting' || flow.expiresAt <= now) return { kind: 'rejected', reason: 'unknown_state' }
+    const cookie = readCookie(cookieHeader, stateCookieName(query.state, secure))
+    if (cookie === undefined || !sameString(cookie, query.state)) return { kind: 'rejected', reason: 'cookie_mismatch' }
+    // RFC 9207 §2.4: simple string comparison, no normalisation.
+    if (flow.issuer !== null && (query.iss === undefined || query.iss !== flow.issuer))
+      return { kind: 'rejected', reason: 'issuer_mismatch' }
+
+    if (query.kind === 'error') {
+      const status = query.error === 'access_denied' ? 'denied' : 'failed'
+      if (!consumeWaitingFlow(deps.db, query.state, now, { status, error: query.error, finished: true }))
+        return { kind: 'rejected', reason: 'unknown_state' }
+      const ended = { ...flow, status, error: query.error } as Flow
+      enqueueOutbox(deps.db, flowReport(ended, now, providerName(deps.config, flow.provider)))
+      return { kind: 'provider_error', flow: ended, error: query.error, ...(query.description ? { description: query.description } : {}) }
+    }
+    if (!consumeWaitingFlow(deps.db, query.state, now, { status: 'exchanging' })) return { kind: 'rejected', reason: 'unknown_state' }
+    insertPending(deps.db, { state: query.state, code: query.code, receivedAt: now })
+    return { kind: 'received', flow: { ...flow, status: 'exchanging', callbackAt: now } }
+  }).immediate()
+}

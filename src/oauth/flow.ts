@@ -1,0 +1,59 @@
+import type { Deps } from '../deps.js'
+import { insertFlow, type ExchangeMode } from '../db/oauth-flows.js'
+import { getProvider, requireClient } from '../providers/lookup.js'
+import { randomToken } from './random.js'
+import { buildAuthorizationUrl } from './requests.js'
+
+/** A flow lives this long from creation to callback (oauth-security.md A3: at most 10 minutes). */
+export const FLOW_TTL_MS = 10 * 60 * 1000
+
+export interface StartedFlow {
+  flowId: string
+  state: string
+  provider: string
+  startUrl: string
+  authorizationUrl: string
+  expiresAt: number
+}
+
+/**
+ * Creates a flow: fresh state and flow id, a PKCE verifier when the provider uses PKCE, the
+ * exact redirect URI from config, and the provider's token endpoint fixed in the row (A8).
+ */
+export function startFlow(
+  deps: Pick<Deps, 'config' | 'db' | 'clock'>,
+  request: { provider: string; exchange?: ExchangeMode; chatId?: number; messageId?: number },
+): StartedFlow {
+  const provider = requireClient(getProvider(deps.config, request.provider))
+  const now = deps.clock.now()
+  const state = randomToken()
+  const flowId = randomToken()
+  const codeVerifier = provider.usePkce ? randomToken() : null
+  const redirectUri = deps.config.redirectUri
+  const authorizationUrl = buildAuthorizationUrl(provider, { state, redirectUri, codeVerifier })
+  const expiresAt = now + FLOW_TTL_MS
+  insertFlow(deps.db, {
+    id: flowId,
+    state,
+    provider: provider.providerId,
+    exchange: request.exchange ?? 'daemon',
+    redirectUri,
+    authorizationUrl,
+    tokenUrl: provider.tokenUrl,
+    issuer: provider.issuer ?? null,
+    codeVerifier,
+    requestedScopes: provider.scopes,
+    chatId: request.chatId ?? null,
+    messageId: request.messageId ?? null,
+    createdAt: now,
+    expiresAt,
+  })
+  return {
+    flowId,
+    state,
+    provider: provider.providerId,
+    startUrl: `${deps.config.publicUrl}/oauth/start/${flowId}`,
+    authorizationUrl,
+    expiresAt,
+  }
+}

@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto'
+import { threadId } from 'node:worker_threads'
+import type { Deps } from '../deps.js'
+import { upsertConsent } from '../db/connections.js'
+import { expireFlows, finishFlow, getFlowByState, purgeFinishedFlows, type Flow } from '../db/oauth-flows.js'
+import { claimPending, deletePending, markCodeSent, type PendingCode } from '../db/oauth-pending.js'
+import { enqueueOutbox } from '../db/outbox.js'
+import { isAppError } from '../errors.js'
+import { providerName } from '../providers/lookup.js'
+import { saveOAuthEntry } from '../store/auth-json.js'
+import { flowReport } from './report.js'
+import { buildTokenRequest } from './requests.js'
+import { fetchToken } from './token-client.js'
+import { parseTokenResponse } from './token-response.js'
+
+/** A claim older than this belongs to a worker that died; the row may be claimed again. */
+export const CLAIM_STALE_MS = 60_000
+/** Finished flows are kept this long for `GET /oauth/pending`, then deleted. */
+export const FINISHED_FLOW_RETENTION_MS = 24 * 60 * 60 * 1000
+
+export interface ResolveSummary {
+  connected: number
+  failed: number
+  expired: number
+  /** States whose status changed, for long-polling readers. */
+  changedStates: string[]
+}
+
+type Outcome = { status: 'connected'; grantedScopes: string[] | null } | { status: 'failed'; error: string }
+
+/** Ends an exchanging flow, drops its code and queues the report, in one transaction. */
+function finish(deps: Pick<Deps, 'db' | 'config'>, flow: Flow, outcome: Outcome, now: number): void {
+  deps.db.transaction(() => {
+    const ended: Flow =
+      outcome.status === 'connected'
+        ? { ...flow, status: 'connected', grantedScopes: outcome.grantedScopes, finishedAt: now }
+        : { ...flow, status: 'failed', error: outcome.error, finishedAt: now }
+    const changed = finishFlow(deps.db, flow.state, now, {
+      status: outcome.status,
+      ...(outcome.status === 'failed' ? { error: outcome.error } : {}),
+      ...(outcome.status === 'connected' && outcome.grantedScopes ? { grantedScopes: outcome.grantedScopes } : {}),
+    })
+    deletePending(deps.db, flow.state)
+    if (!changed) return
+    if (outcome.status === 'connected')
+      upsertConsent(deps.db, { provider: flow.provider, now, requestedScopes: flow.requestedScopes, grantedScopes: outcome.grantedScopes })
+    enqueueOutbox(deps.db, flowReport(ended, now, providerName(deps.config, flow.provider)))
+  })()
+}
+
+/** Exchanges one claimed code at most once: the send is recorded and committed before the POST. */
+async function exchange(deps: Deps, pending: PendingCode, worker: string): Promise<Outcome | undefined> {
+  const flow = getFlowByState(deps.db, pending.state)
+  if (!flow || flow.status !== 'exchanging') return undefined
+  // A previous worker recorded the send and then died: the code may be spent, so never resend.
+  if (pending.codeSentAt !== null) return { status: 'failed', error: 'exchange_interrupted' }
+  const provider = Object.hasOwn(deps.config.providers, flow.provider) ? deps.config.providers[flow.provider] : undefined
+  if (!provider) return { status: 'failed', error: 'provider_removed' }
+  if (!markCodeSent(deps.db, pending.state, worker, deps.clock.now())) return undefined
+
+  const request = buildTokenRequest(
+    provider,
+    { grantType: 'authorization_code', code: pending.code, redirectUri: flow.redirectUri, codeVerifier: flow.codeVerifier },
+    flow.tokenUrl, // the endpoint fixed when the flow started, never one from the response (A8)
+  )
+  let raw
+  try {
+    raw = await fetchToken(deps.http, request)
+  } catch (err) {
+    if (!isAppError(err, 'PROVIDER_UNREACHABLE')) throw err
+    deps.log.warn({ provider: flow.provider, flowId: flow.id, reason: err.message }, 'token endpoint unreachable')
+    return { status: 'failed', error: 'provider_unreachable' }
+  }
+  const outcome = parseTokenResponse(provider, raw, deps.clock.now())
+  if (outcome.kind === 'oauth_error') {
+    deps.log.warn({ provider: flow.provider, flowId: flow.id, status: outcome.status, error: outcome.error }, 'code exchange refused')
+    return { status: 'failed', error: outcome.error }
+  }
+  if (outcome.kind === 'bad_response') {
+    deps.log.warn({ provider: flow.provider, flowId: flow.id, status: outcome.status, reason: outcome.reason }, 'bad token response')
+    return { status: 'failed', error: 'bad_response' }
+  }
+  try {
+    await saveOAuthEntry(deps.config.authFile, flow.provider, outcome.entry, deps.log)
+  } catch (err) {
+    deps.log.error({ provider: flow.provider, flowId: flow.id, reason: (err as Error).message }, 'could not write the auth file')
+    return { status: 'failed', error: 'auth_file_unwritable' }
+  }
+  deps.log.info({ provider: flow.provider, flowId: flow.id }, 'connected')
+  return { status: 'connected', grantedScopes: outcome.grantedScopes }
+}
+
+/**
+ * The resolve-pending job: expires stale flows, claims stored callback codes atomically,
+ * exchanges each at the provider's token endpoint, writes auth.json, ends the flow and queues
+ * the report. Safe to run in several threads or processes at once.
+ */
+export async function resolvePending(deps: Deps, worker = `${process.pid}.${threadId}.${randomBytes(4).toString('hex')}`): Promise<ResolveSummary> {
+  const summary: ResolveSummary = { connected: 0, failed: 0, expired: 0, changedStates: [] }
+  const now = deps.clock.now()
+
+  deps.db.transaction(() => {
+    for (const flow of expireFlows(deps.db, now)) {
+      enqueueOutbox(deps.db, flowReport(flow, now, providerName(deps.config, flow.provider)))
+      summary.expired++
+      summary.changedStates.push(flow.state)
+    }
+  })()
+
+  for (const pending of claimPending(deps.db, worker, now, CLAIM_STALE_MS)) {
+    const outcome = await exchange(deps, pending, worker)
+    const flow = outcome && getFlowByState(deps.db, pending.state)
+    if (!outcome || !flow) continue
+    finish(deps, flow, outcome, deps.clock.now())
+    summary[outcome.status]++
+    summary.changedStates.push(pending.state)
+  }
+
+  purgeFinishedFlows(deps.db, now - FINISHED_FLOW_RETENTION_MS)
+  return summary
+}

@@ -1,0 +1,98 @@
+import { z } from 'zod'
+import type { Provider } from '../providers/schema.js'
+import type { OAuthEntry } from '../store/auth-json.js'
+
+/** What came back from a token endpoint, before any interpretation. */
+export interface RawResponse {
+  status: number
+  contentType: string
+  body: string
+}
+
+export type TokenOutcome =
+  | { kind: 'tokens'; entry: OAuthEntry; grantedScopes: string[] | null }
+  | { kind: 'oauth_error'; status: number; error: string; description?: string }
+  | { kind: 'bad_response'; status: number; reason: string }
+
+// expires_in arrives as a number from most providers and as a numeric string from a few.
+const TokenBodySchema = z.object({
+  access_token: z.string().min(1).max(16_384),
+  token_type: z.string().min(1).max(64).optional(),
+  expires_in: z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)]).pipe(z.number().int().positive()).optional(),
+  refresh_token: z.string().min(1).max(16_384).optional(),
+  scope: z.string().max(4096).optional(),
+})
+
+const ErrorBodySchema = z.object({
+  error: z.string().min(1),
+  error_description: z.string().optional(),
+})
+
+/** RFC 6749 §5.2 error codes are %x20-21 / %x23-5B / %x5D-7E; anything else is not echoed. */
+export function sanitizeErrorCode(value: unknown): string {
+  return typeof value === 'string' && /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}$/.test(value) ? value : 'unknown_error'
+}
+
+/** Printable, single-line, at most `max` characters: safe to show once escaped. */
+export function sanitizeDescription(value: unknown, max = 200): string | undefined {
+  if (typeof value !== 'string') return undefined
+  const clean = value.replace(/[^\x20-\x7e]/g, ' ').replace(/\s+/g, ' ').trim()
+  if (!clean) return undefined
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean
+}
+
+/** Splits a scope string on spaces or commas (Strava answers with commas). */
+export function splitScopes(scope: string): string[] {
+  return scope.split(/[ ,]+/).filter(Boolean)
+}
+
+/**
+ * Validates a token-endpoint response (pure). Unwraps the provider's response root, keeps the
+ * previous refresh token when none arrives (RFC 6749 §6), turns expires_in into epoch ms, and
+ * reads granted scopes (absent means "as requested", §5.1).
+ */
+export function parseTokenResponse(
+  provider: Pick<Provider, 'responseRoot'>,
+  raw: RawResponse,
+  now: number,
+  previousRefreshToken?: string,
+): TokenOutcome {
+  let body: unknown
+  try {
+    body = JSON.parse(raw.body)
+  } catch {
+    return { kind: 'bad_response', status: raw.status, reason: `the token endpoint answered HTTP ${raw.status} with a body that is not JSON` }
+  }
+  const record = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>
+  // Withings answers HTTP 200 with {status: <non-zero>, error} on failure and wraps success in body.
+  if (provider.responseRoot !== undefined && typeof record.status === 'number' && record.status !== 0)
+    return { kind: 'oauth_error', status: raw.status, error: sanitizeErrorCode(record.error ?? `status_${record.status}`) }
+  const inner = provider.responseRoot !== undefined && raw.status < 300 ? record[provider.responseRoot] : body
+  // An error body wins on any status: GitHub answers errors with HTTP 200.
+  const error = ErrorBodySchema.safeParse(inner ?? body)
+  if (error.success && typeof (inner as Record<string, unknown> | undefined)?.access_token !== 'string') {
+    const description = sanitizeDescription(error.data.error_description)
+    return { kind: 'oauth_error', status: raw.status, error: sanitizeErrorCode(error.data.error), ...(description ? { description } : {}) }
+  }
+  if (raw.status < 200 || raw.status >= 300)
+    return { kind: 'bad_response', status: raw.status, reason: `the token endpoint answered HTTP ${raw.status}` }
+  body = inner
+  const parsed = TokenBodySchema.safeParse(body)
+  if (!parsed.success) {
+    const fields = [...new Set(parsed.error.issues.map((i) => i.path.join('.') || '(body)'))].join(', ')
+    return { kind: 'bad_response', status: raw.status, reason: `the token response is missing or has invalid fields: ${fields}` }
+  }
+  const t = parsed.data
+  const tokenType = t.token_type === undefined || t.token_type.toLowerCase() === 'bearer' ? 'Bearer' : t.token_type
+  const grantedScopes = t.scope === undefined ? null : splitScopes(t.scope)
+  const refresh = t.refresh_token ?? previousRefreshToken
+  const entry: OAuthEntry = {
+    type: 'oauth',
+    access: t.access_token,
+    ...(refresh !== undefined ? { refresh } : {}),
+    ...(t.expires_in !== undefined ? { expires: now + t.expires_in * 1000 } : {}),
+    ...(grantedScopes ? { scope: grantedScopes.join(' ') } : {}),
+    tokenType,
+  }
+  return { kind: 'tokens', entry, grantedScopes }
+}
