@@ -80,7 +80,7 @@ export async function startScheduler(deps: Pick<Deps, 'config' | 'log'>, jobs: J
     async stop() {
       stopping = true
       // bree.stop() waits for workers with no upper bound (breejs/bree#49): bound it.
-      await Promise.race([bree.stop(), sleep(STOP_GRACE_MS)])
+      await Promise.race([bree.stop(), sleep(STOP_GRACE_MS, undefined, { ref: false })])
       await Promise.all([...bree.workers.values()].map((w) => w.terminate()))
     },
   }

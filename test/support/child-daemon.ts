@@ -1,0 +1,40 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+/** The compiled CLI (`npm test` builds first). */
+export const BIN = fileURLToPath(new URL('../../dist/src/cli/bin.js', import.meta.url))
+
+export interface ChildDaemon {
+  proc: ChildProcess
+  output(): string
+  /** Sends `signal` and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+/** Runs `latchkey serve` as a real child process and waits until /healthz answers. */
+export async function spawnDaemon(env: Record<string, string>, baseUrl: string): Promise<ChildDaemon> {
+  const proc = spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  proc.stdout?.on('data', (c) => (output += c))
+  proc.stderr?.on('data', (c) => (output += c))
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)))
+  for (let i = 0; ; i++) {
+    if (proc.exitCode !== null) throw new Error(`daemon exited early:\n${output}`)
+    try {
+      if ((await fetch(`${baseUrl}/healthz`)).ok) break
+    } catch {
+      // not listening yet
+    }
+    if (i > 200) throw new Error(`daemon did not start:\n${output}`)
+    await sleep(50)
+  }
+  return {
+    proc,
+    output: () => output,
+    stop: async (signal = 'SIGTERM') => {
+      proc.kill(signal)
+      return exited
+    },
+  }
+}
