@@ -93,7 +93,8 @@ export async function fakeServer(
         res.writeHead(answer.status ?? 200, { 'content-type': 'application/json' })
         res.end(answer.body ?? JSON.stringify(answer.json ?? {}))
       }
-      if (answer.delayMs) setTimeout(send, answer.delayMs)
+      // unref: a held answer must not keep the test process alive after its client is gone
+      if (answer.delayMs) setTimeout(send, answer.delayMs).unref()
       else send()
     })
   })
