@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path'
 import { z } from 'zod'
 import { AppError } from './errors.js'
 import { BUILT_IN_PROVIDERS } from './providers/catalog.js'
-import { PROVIDER_ID_PATTERN, ProviderOverrideSchema, buildProvider, type Provider } from './providers/schema.js'
+import { PROVIDER_ID_PATTERN, ProviderOverrideSchema, buildProvider, type Provider, type ProviderOverride } from './providers/schema.js'
 import { SecureUrlSchema, isLoopbackHost } from './url.js'
 
 export const DEFAULT_PORT = 8400
@@ -107,18 +107,10 @@ export function loadConfig(env: Env = process.env): Config {
   return parseConfig(raw, env, configPath, fromFile)
 }
 
-/** Validates an already-read config object; exported for tests and for `latchkey doctor`. */
-export function parseConfig(raw: unknown, env: Env = {}, configPath = '(inline)', fromFile = true): Config {
-  const problems: string[] = []
-  const parsed = ConfigFileSchema.safeParse(raw)
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(formatIssue(issue.path, issue.message))
-    throw new AppError('CONFIG_INVALID', `invalid config ${configPath}:\n  ${problems.join('\n  ')}`)
-  }
-  const file = parsed.data
-
+/** Built-ins overlaid with config entries and environment credentials; problems are collected. */
+function mergeProviders(entries: Record<string, ProviderOverride>, env: Env, problems: string[]): Record<string, Provider> {
   const providers: Record<string, Provider> = {}
-  const ids = new Set([...Object.keys(BUILT_IN_PROVIDERS), ...Object.keys(file.providers)])
+  const ids = new Set([...Object.keys(BUILT_IN_PROVIDERS), ...Object.keys(entries)])
   for (const id of [...ids].sort()) {
     const prefix = providerEnvPrefix(id)
     const fromEnv = {
@@ -126,7 +118,7 @@ export function parseConfig(raw: unknown, env: Env = {}, configPath = '(inline)'
       ...(env[`${prefix}CLIENT_SECRET`] ? { clientSecret: env[`${prefix}CLIENT_SECRET`] } : {}),
     }
     try {
-      providers[id] = buildProvider(id, BUILT_IN_PROVIDERS[id] ?? {}, file.providers[id] ?? {}, fromEnv)
+      providers[id] = buildProvider(id, BUILT_IN_PROVIDERS[id] ?? {}, entries[id] ?? {}, fromEnv)
     } catch (err) {
       if (!(err instanceof z.ZodError)) throw err
       for (const issue of err.issues) {
@@ -135,7 +127,29 @@ export function parseConfig(raw: unknown, env: Env = {}, configPath = '(inline)'
       }
     }
   }
+  return providers
+}
 
+/** Validates an already-read config object; exported for tests and for `latchkey doctor`. */
+export function parseConfig(raw: unknown, env: Env = {}, configPath = '(inline)', fromFile = true): Config {
+  const problems: string[] = []
+  const parsed = ConfigFileSchema.safeParse(raw)
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(formatIssue(issue.path, issue.message))
+    // Still report what each well-formed provider entry lacks, so one run lists every problem.
+    const entries = (raw as { providers?: unknown } | null)?.providers
+    if (entries && typeof entries === 'object') {
+      const valid = Object.entries(entries).filter(([id, e]) => PROVIDER_ID_PATTERN.test(id) && ProviderOverrideSchema.safeParse(e).success)
+      mergeProviders(Object.fromEntries(valid), env, problems)
+    }
+    throw new AppError('CONFIG_INVALID', `invalid config ${configPath}:\n  ${problems.join('\n  ')}`)
+  }
+  const file = parsed.data
+  const providers = mergeProviders(file.providers, env, problems)
+
+  const envToken = env.LATCHKEY_API_TOKEN
+  if (envToken !== undefined && envToken !== '' && (envToken.length < 32 || envToken.length > 512))
+    problems.push('LATCHKEY_API_TOKEN (environment): expected 32 to 512 characters')
   const port = file.listen.port
   const loopbackListen = isLoopbackHost(file.listen.host)
   let publicUrl = file.publicUrl
