@@ -52,14 +52,20 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_undelivered ON outbox (delivered_at, id);
 
--- One row per connected provider: what auth.json cannot hold.
+-- One row per connected provider: what auth.json cannot hold. Refresh failures back off with
+-- `next_attempt_at`; each *_notified_at makes its notification happen once.
 CREATE TABLE IF NOT EXISTS connections (
-  provider         TEXT PRIMARY KEY,
-  status           TEXT NOT NULL DEFAULT 'ok' CHECK (status IN ('ok', 'needs_reauth', 'failing')),
-  consented_at     INTEGER NOT NULL,
-  requested_scopes TEXT NOT NULL,
-  granted_scopes   TEXT,
-  last_refresh_at  INTEGER,
-  failure_count    INTEGER NOT NULL DEFAULT 0,
-  updated_at       INTEGER NOT NULL
+  provider           TEXT PRIMARY KEY,
+  status             TEXT NOT NULL DEFAULT 'ok' CHECK (status IN ('ok', 'needs_reauth', 'failing')),
+  consented_at       INTEGER NOT NULL,
+  requested_scopes   TEXT NOT NULL,
+  granted_scopes     TEXT,
+  last_refresh_at    INTEGER,
+  failure_count      INTEGER NOT NULL DEFAULT 0,
+  last_error         TEXT,
+  next_attempt_at    INTEGER,
+  expiry_notified_at INTEGER,
+  reauth_notified_at INTEGER,
+  reconsent_reminded_at INTEGER,
+  updated_at         INTEGER NOT NULL
 );

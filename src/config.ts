@@ -45,6 +45,8 @@ const ConfigFileSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** How often the resolve-pending safety net runs, besides running at once on each callback. */
     resolveIntervalMs: z.number().int().min(200).max(600_000).default(5_000),
+    /** How often tokens close to expiry are renewed. */
+    refreshIntervalMs: z.number().int().min(1_000).max(3_600_000).default(60_000),
     providers: z
       .record(z.string().regex(PROVIDER_ID_PATTERN, 'expected lower-case letters, digits and dashes'), ProviderOverrideSchema)
       .default({}),
@@ -68,6 +70,7 @@ export interface Config {
   readonly apiToken: string | undefined
   readonly logLevel: string
   readonly resolveIntervalMs: number
+  readonly refreshIntervalMs: number
   readonly providers: Readonly<Record<string, Provider>>
 }
 
@@ -174,6 +177,7 @@ export function parseConfig(raw: unknown, env: Env = {}, configPath = '(inline)'
     apiToken: env.LATCHKEY_API_TOKEN || file.apiToken,
     logLevel: file.logLevel,
     resolveIntervalMs: file.resolveIntervalMs,
+    refreshIntervalMs: file.refreshIntervalMs,
     providers: Object.freeze(providers),
   })
 }

@@ -5,6 +5,7 @@ import { createDeps, type Deps } from './deps.js'
 import { buildServer } from './http/server.js'
 import { startScheduler, type Scheduler } from './jobs/scheduler.js'
 import type { ResolveSummary } from './oauth/pending.js'
+import { removeStaleTempFiles } from './store/auth-json.js'
 
 export interface Daemon {
   app: FastifyInstance
@@ -22,6 +23,7 @@ export interface Daemon {
 export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 'config'>> = {}): Promise<Daemon> {
   const deps = createDeps(config, overrides)
   const apiToken = ensureApiToken(config)
+  for (const file of await removeStaleTempFiles(config.authFile)) deps.log.warn({ file }, 'removed a temp file left by a killed writer')
   const app = await buildServer(deps, { apiToken })
   const scheduler = await startScheduler(deps, [
     {
@@ -31,6 +33,7 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
         for (const state of (result as ResolveSummary).changedStates) deps.events.emit('flow-changed', state)
       },
     },
+    { name: 'refresh-tokens', intervalMs: config.refreshIntervalMs },
   ])
   deps.events.on('callback', () => scheduler.runNow('resolve-pending'))
 

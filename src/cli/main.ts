@@ -8,11 +8,15 @@ import { consoleOutput, type Output } from './output.js'
 import { providersCommand } from './providers.js'
 import { serveCommand } from './serve.js'
 import { statusCommand } from './status.js'
+import { tokenCommand } from './token.js'
 
 const USAGE = `usage: latchkey <command>
 
   serve                  run the daemon (HTTP callback server and scheduler)
   connect <provider>     connect a provider through the running daemon
+  token <provider>       print a fresh access token (exit 5 not connected,
+                         6 needs reconnecting, 7 provider unreachable)
+      [--min-validity S] seconds the token must stay valid (default 60)
   providers              list known providers
   status                 show every connection
 
@@ -39,7 +43,12 @@ export async function main(argv: string[], env: Record<string, string | undefine
     throw err
   }
   try {
-    const { positionals } = parseArgs({ args: rest, allowPositionals: true, strict: true, options: {} })
+    const { positionals, values } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      strict: true,
+      options: command === 'token' ? { 'min-validity': { type: 'string' } } : {},
+    })
     switch (command) {
       case 'serve':
         return await serveCommand(config)
@@ -49,6 +58,14 @@ export async function main(argv: string[], env: Record<string, string | undefine
           return EXIT.usage
         }
         return await connectCommand(config, positionals[0] as string, out)
+      }
+      case 'token': {
+        const minValidity = values['min-validity'] === undefined ? 60 : Number(values['min-validity'])
+        if (positionals.length !== 1 || !Number.isInteger(minValidity) || minValidity < 0 || minValidity > 86_400) {
+          out.error('usage: latchkey token <provider> [--min-validity SECONDS (0-86400)]')
+          return EXIT.usage
+        }
+        return await tokenCommand(config, positionals[0] as string, minValidity, out)
       }
       case 'providers':
         return providersCommand(config, out)

@@ -3,16 +3,8 @@ import type { Config } from '../config.js'
 import { listConnections } from '../db/connections.js'
 import type { Db } from '../db/open.js'
 import { asOAuthEntry, readAuthFile } from '../store/auth-json.js'
+import { humanDuration } from '../time-format.js'
 import type { Output } from './output.js'
-
-/** "in 1 h 5 min", "3 min ago": coarse, for people. */
-export function humanDuration(ms: number): string {
-  const abs = Math.abs(ms)
-  const min = Math.round(abs / 60_000)
-  const text =
-    min < 1 ? 'less than a minute' : min < 60 ? `${min} min` : min < 48 * 60 ? `${Math.floor(min / 60)} h ${min % 60} min` : `${Math.round(min / 1440)} days`
-  return ms >= 0 ? `in ${text}` : `${text} ago`
-}
 
 /**
  * `latchkey status`: one line per connection from auth.json and the connection records:
@@ -36,9 +28,13 @@ export async function statusCommand(deps: { config: Config; db: Db; clock: Clock
     const scopes = entry?.scope ?? record?.grantedScopes?.join(' ') ?? ''
     const granted = new Set(record?.grantedScopes ?? [])
     const missing = record?.grantedScopes ? record.requestedScopes.filter((s) => !granted.has(s)) : []
+    const maxAge = deps.config.providers[id]?.refreshTokenMaxAgeMs
+    const reconsent = record && maxAge !== undefined ? `, re-consent due ${humanDuration(record.consentedAt + maxAge - now)}` : ''
+    const failing = record?.status === 'failing' ? ` (${record.failureCount} failed refreshes, last: ${record.lastError ?? 'unknown'})` : ''
     out.info(
-      `${id}: ${status}, ${expires}${refreshed}${scopes ? `, scopes: ${scopes}` : ''}` +
-        (missing.length ? `, not granted: ${missing.join(' ')}` : ''),
+      `${id}: ${status}${failing}, ${expires}${refreshed}${scopes ? `, scopes: ${scopes}` : ''}` +
+        (missing.length ? `, not granted: ${missing.join(' ')}` : '') +
+        reconsent,
     )
   }
   return 0

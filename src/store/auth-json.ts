@@ -134,3 +134,35 @@ export async function updateAuthFile(
 export async function saveOAuthEntry(path: string, providerId: string, entry: OAuthEntry, log?: AuthStoreLog): Promise<void> {
   await updateAuthFile(path, (current) => ({ ...current, [providerId]: entry }), log)
 }
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Removes temp files left by writers that were killed mid-write (their pid is in the name and
+ * no longer running). A live writer's temp file is left alone. Returns the removed paths.
+ */
+export async function removeStaleTempFiles(path: string): Promise<string[]> {
+  const dir = dirname(path)
+  const pattern = new RegExp(`^\\.${basename(path).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`)
+  const removed: string[] = []
+  let names: string[]
+  try {
+    names = await fs.readdir(dir)
+  } catch {
+    return removed
+  }
+  for (const name of names) {
+    const pid = Number(pattern.exec(name)?.[1])
+    if (!pid || processAlive(pid)) continue
+    await fs.rm(join(dir, name), { force: true })
+    removed.push(join(dir, name))
+  }
+  return removed
+}

@@ -1,0 +1,61 @@
+import { claimNotification, ensureConnection } from '../db/connections.js'
+import { enqueueOutbox } from '../db/outbox.js'
+import { isAppError } from '../errors.js'
+import { asOAuthEntry, readAuthFile } from '../store/auth-json.js'
+import { humanDuration } from '../time-format.js'
+import { RECONSENT_REMINDER_MS, refreshMarginMs, shouldRefresh } from './refresh-policy.js'
+import { TokenSource, type TokenDeps } from './refresh.js'
+
+export interface RefreshSummary {
+  refreshed: string[]
+  failing: string[]
+  needsReauth: string[]
+  reminded: string[]
+}
+
+/**
+ * The refresh-tokens job: renews every token that expires within its margin (the larger of 5
+ * minutes and 10 % of its lifetime), so readers rarely refresh themselves, and reminds the user
+ * 3 days before an absolute refresh-token lifetime ends (Spotify, GitHub Apps).
+ */
+export async function refreshDueTokens(deps: TokenDeps, source = new TokenSource(deps)): Promise<RefreshSummary> {
+  const summary: RefreshSummary = { refreshed: [], failing: [], needsReauth: [], reminded: [] }
+  const auth = await readAuthFile(deps.config.authFile)
+  for (const [id, provider] of Object.entries(deps.config.providers)) {
+    const entry = asOAuthEntry(auth[id])
+    if (!entry) continue
+    const now = deps.clock.now()
+    const connection = ensureConnection(deps.db, id, now, provider.scopes)
+    if (connection.status === 'needs_reauth') continue
+
+    if (provider.refreshTokenMaxAgeMs !== undefined) {
+      const endsAt = connection.consentedAt + provider.refreshTokenMaxAgeMs
+      if (endsAt - now <= RECONSENT_REMINDER_MS && claimNotification(deps.db, id, 'reconsent_reminded_at', now)) {
+        enqueueOutbox(deps.db, {
+          kind: 'reconsent_due',
+          provider: id,
+          flowId: null,
+          chatId: null,
+          messageId: null,
+          text: `⏰ ${provider.displayName} access ends ${humanDuration(endsAt - now)}: ${provider.displayName} limits it to a fixed time from consent. Send "connect ${id}" to renew it.`,
+          createdAt: now,
+        })
+        summary.reminded.push(id)
+      }
+    }
+
+    const margin = refreshMarginMs(entry, connection.lastRefreshAt ?? connection.consentedAt)
+    if (!shouldRefresh(entry, now, margin).should) continue
+    try {
+      const before = entry.access
+      const after = await source.getEntry(id, margin)
+      if (after.access !== before) summary.refreshed.push(id)
+      else summary.failing.push(id)
+    } catch (err) {
+      if (isAppError(err, 'NEEDS_REAUTH')) summary.needsReauth.push(id)
+      else if (isAppError(err, 'PROVIDER_UNREACHABLE')) summary.failing.push(id)
+      else throw err
+    }
+  }
+  return summary
+}

@@ -1,0 +1,154 @@
+import type { Deps } from '../deps.js'
+import {
+  claimNotification,
+  ensureConnection,
+  getConnection,
+  markNeedsReauth,
+  recordRefreshFailure,
+  recordRefreshSuccess,
+  type Connection,
+} from '../db/connections.js'
+import { enqueueOutbox } from '../db/outbox.js'
+import { AppError, isAppError } from '../errors.js'
+import { getProvider, providerName } from '../providers/lookup.js'
+import type { Provider } from '../providers/schema.js'
+import { withAuthLock } from '../store/auth-lock.js'
+import { asOAuthEntry, readAuthFile, writeAuthFileAtomic, type OAuthEntry } from '../store/auth-json.js'
+import { humanDuration } from '../time-format.js'
+import { backoffMs, shouldRefresh } from './refresh-policy.js'
+import { buildTokenRequest } from './requests.js'
+import { fetchToken } from './token-client.js'
+import { parseTokenResponse } from './token-response.js'
+
+/** Callers that do not say otherwise get a token valid for at least another minute. */
+export const DEFAULT_MIN_VALIDITY_MS = 60_000
+
+export type TokenDeps = Pick<Deps, 'config' | 'db' | 'clock' | 'http' | 'log'>
+
+/**
+ * Hands out fresh access tokens for one auth file. Reads are lock-free while the token is
+ * valid; a refresh runs under the cross-process auth lock, re-reads the file first (another
+ * process may have refreshed already: oauth-security.md D2) and is shared by every concurrent
+ * caller in this process.
+ */
+export class TokenSource {
+  readonly #deps: TokenDeps
+  readonly #inflight = new Map<string, Promise<OAuthEntry>>()
+
+  constructor(deps: TokenDeps) {
+    this.#deps = deps
+  }
+
+  /** A token valid for at least `minValidityMs` more, refreshing if needed. */
+  async getAccessToken(providerId: string, opts: { minValidityMs?: number } = {}): Promise<string> {
+    return (await this.getEntry(providerId, opts.minValidityMs ?? DEFAULT_MIN_VALIDITY_MS)).access
+  }
+
+  /** Like getAccessToken, but the whole auth.json entry. */
+  async getEntry(providerId: string, minValidityMs: number): Promise<OAuthEntry> {
+    const provider = getProvider(this.#deps.config, providerId)
+    const entry = await this.#readEntry(provider)
+    if (getConnection(this.#deps.db, provider.providerId)?.status === 'needs_reauth') throw needsReauth(provider)
+    if (!shouldRefresh(entry, this.#deps.clock.now(), minValidityMs).should) return entry
+    let shared = this.#inflight.get(provider.providerId)
+    if (!shared) {
+      shared = this.#refreshUnderLock(provider, minValidityMs).finally(() => this.#inflight.delete(provider.providerId))
+      this.#inflight.set(provider.providerId, shared)
+    }
+    return shared
+  }
+
+  async #readEntry(provider: Provider): Promise<OAuthEntry> {
+    const entry = asOAuthEntry((await readAuthFile(this.#deps.config.authFile))[provider.providerId])
+    if (!entry)
+      throw new AppError('NOT_CONNECTED', `${provider.displayName} is not connected: run "latchkey connect ${provider.providerId}"`)
+    return entry
+  }
+
+  #refreshUnderLock(provider: Provider, minValidityMs: number): Promise<OAuthEntry> {
+    const { config, db, clock, http, log } = this.#deps
+    const id = provider.providerId
+    return withAuthLock(config.authFile, async () => {
+      const now = clock.now()
+      const auth = await readAuthFile(config.authFile)
+      const entry = asOAuthEntry(auth[id])
+      if (!entry) throw new AppError('NOT_CONNECTED', `${provider.displayName} is not connected: run "latchkey connect ${id}"`)
+      const connection = ensureConnection(db, id, now, provider.scopes)
+      if (connection.status === 'needs_reauth') throw needsReauth(provider)
+      // Someone refreshed while we waited for the lock: use theirs, do not spend the new refresh token.
+      if (!shouldRefresh(entry, now, minValidityMs).should) return entry
+      if (entry.refresh === undefined) {
+        if (entry.expires !== undefined && entry.expires > now) return entry
+        this.#reportNeedsReauth(provider, now, 'no_refresh_token')
+        throw needsReauth(provider)
+      }
+      if (connection.nextAttemptAt !== null && now < connection.nextAttemptAt) return this.#failing(provider, connection, entry, now)
+
+      const request = buildTokenRequest(provider, { grantType: 'refresh_token', refreshToken: entry.refresh })
+      let error: string
+      try {
+        const outcome = parseTokenResponse(provider, await fetchToken(http, request), clock.now(), entry.refresh)
+        if (outcome.kind === 'tokens') {
+          const next: OAuthEntry = { ...outcome.entry, ...(outcome.entry.scope === undefined && entry.scope ? { scope: entry.scope } : {}) }
+          await writeAuthFileAtomic(config.authFile, { ...auth, [id]: next }, log)
+          recordRefreshSuccess(db, id, clock.now(), outcome.grantedScopes)
+          log.info({ provider: id, expiresInMs: next.expires === undefined ? null : next.expires - clock.now() }, 'token refreshed')
+          return next
+        }
+        if (outcome.kind === 'oauth_error' && outcome.error === 'invalid_grant') {
+          // D3: if the stored refresh token changed, another writer won the race: use theirs.
+          const current = asOAuthEntry((await readAuthFile(config.authFile))[id])
+          if (current && current.refresh !== entry.refresh) return current
+          this.#reportNeedsReauth(provider, now, 'invalid_grant')
+          throw needsReauth(provider)
+        }
+        error = outcome.kind === 'oauth_error' ? outcome.error : 'bad_response'
+        log.warn({ provider: id, status: outcome.status, error }, 'token refresh refused')
+      } catch (err) {
+        if (!isAppError(err, 'PROVIDER_UNREACHABLE')) throw err
+        error = 'provider_unreachable'
+        log.warn({ provider: id, reason: err.message }, 'token endpoint unreachable')
+      }
+      const updated = recordRefreshFailure(db, id, now, error, now + backoffMs(connection.failureCount + 1))
+      return this.#failing(provider, updated, entry, now)
+    })
+  }
+
+  /** While refreshes fail: keep the tokens, use the current one while it lasts, tell the user once when it runs out. */
+  #failing(provider: Provider, connection: Connection, entry: OAuthEntry, now: number): OAuthEntry {
+    const expired = entry.expires !== undefined && entry.expires <= now
+    const name = provider.displayName
+    if (expired && claimNotification(this.#deps.db, provider.providerId, 'expiry_notified_at', now))
+      enqueueOutbox(this.#deps.db, {
+        kind: 'refresh_failing',
+        provider: provider.providerId,
+        flowId: null,
+        chatId: null,
+        messageId: null,
+        text: `⚠️ ${name}: latchkey cannot renew the access token (${connection.lastError ?? 'error'}) and it has expired. It keeps retrying; nothing needs doing unless this lasts.`,
+        createdAt: now,
+      })
+    if (!expired) return entry
+    const next = connection.nextAttemptAt === null ? '' : `; next attempt ${humanDuration(connection.nextAttemptAt - now)}`
+    throw new AppError('PROVIDER_UNREACHABLE', `${name}: the token expired and refreshing it is failing (${connection.lastError ?? 'error'})${next}`)
+  }
+
+  #reportNeedsReauth(provider: Provider, now: number, reason: string): void {
+    const id = provider.providerId
+    this.#deps.log.warn({ provider: id, reason }, 'grant revoked: needs reconnecting')
+    if (markNeedsReauth(this.#deps.db, id, now, reason))
+      enqueueOutbox(this.#deps.db, {
+        kind: 'needs_reauth',
+        provider: id,
+        flowId: null,
+        chatId: null,
+        messageId: null,
+        text: `⚠️ ${providerName(this.#deps.config, id)} needs reconnecting: it no longer accepts latchkey's refresh token. Send "connect ${id}" to reconnect.`,
+        createdAt: now,
+      })
+  }
+}
+
+function needsReauth(provider: Provider): AppError {
+  return new AppError('NEEDS_REAUTH', `${provider.displayName} needs reconnecting: run "latchkey connect ${provider.providerId}"`)
+}
