@@ -28,6 +28,8 @@ export function openDb(file: string): Db {
   db.pragma('busy_timeout = 5000')
   db.pragma('foreign_keys = ON')
   db.pragma('synchronous = NORMAL')
+  // Deleted codes and verifiers are overwritten, not left in free pages or the WAL.
+  db.pragma('secure_delete = ON')
   db.exec(findSchema())
   return db
 }

@@ -177,10 +177,14 @@ export async function oauthRoutes(app: FastifyInstance, deps: Deps, opts: OAuthR
     return sendPage(reply, 200, `${label} approved`, ['latchkey is finishing the connection; the chat will confirm it. You can close this tab.'])
   })
 
+  // 405 from onRequest, before fastify looks at the body (a form POST would otherwise get 415).
+  const methodNotAllowed = async (_request: FastifyRequest, reply: FastifyReply) =>
+    reply.code(405).header('allow', 'GET').send({ error: 'method_not_allowed', message: 'use GET' })
   app.route({
     method: ['HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
     url: '/oauth/callback',
-    handler: async (_request, reply) => reply.code(405).header('allow', 'GET').send({ error: 'method_not_allowed' }),
+    onRequest: methodNotAllowed,
+    handler: methodNotAllowed,
   })
 
   app.get<{ Params: { state: string }; Querystring: Record<string, unknown> }>(

@@ -6,7 +6,7 @@ import { enqueueOutbox } from '../db/outbox.js'
 import { providerName } from '../providers/lookup.js'
 import { TOKEN_PATTERN } from './random.js'
 import { flowReport } from './report.js'
-import { sanitizeDescription, sanitizeErrorCode } from './token-response.js'
+import { knownAuthorizationError, sanitizeDescription } from './token-response.js'
 
 export const MAX_CODE_LENGTH = 2048
 const MAX_ISS_LENGTH = 512
@@ -46,7 +46,7 @@ export function parseCallbackQuery(search: string): { ok: true; value: CallbackQ
     value: {
       kind: 'error',
       state,
-      error: sanitizeErrorCode(error),
+      error: knownAuthorizationError(error),
       ...(description ? { description } : {}),
       ...(iss !== undefined ? { iss } : {}),
     },

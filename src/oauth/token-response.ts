@@ -28,9 +28,29 @@ const ErrorBodySchema = z.object({
   error_description: z.string().optional(),
 })
 
-/** RFC 6749 §5.2 error codes are %x20-21 / %x23-5B / %x5D-7E; anything else is not echoed. */
+/**
+ * A token endpoint's error code (RFC 6749 §5.2 charset %x20-21 / %x23-5B / %x5D-7E, at most 64
+ * characters), else `unknown_error`. Providers add their own (GitHub's bad_verification_code),
+ * and this channel is server to server, so any well-formed code is kept.
+ */
 export function sanitizeErrorCode(value: unknown): string {
   return typeof value === 'string' && /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}$/.test(value) ? value : 'unknown_error'
+}
+
+/** Error codes an authorization response may carry (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6). */
+const AUTHORIZATION_ERROR_CODES = new Set([
+  'invalid_request', 'unauthorized_client', 'access_denied', 'unsupported_response_type', 'invalid_scope',
+  'server_error', 'temporarily_unavailable', 'login_required', 'consent_required', 'interaction_required',
+  'account_selection_required', 'invalid_request_uri', 'invalid_request_object',
+])
+
+/**
+ * An authorization response's error code, kept only when it is a known one. The callback's
+ * query comes through the browser, so anyone can craft it: made-up codes (text meant for the
+ * user's eyes) become `unknown_error` and are never shown.
+ */
+export function knownAuthorizationError(value: unknown): string {
+  return typeof value === 'string' && AUTHORIZATION_ERROR_CODES.has(value) ? value : 'unknown_error'
 }
 
 /** Printable, single-line, at most `max` characters: safe to show once escaped. */
