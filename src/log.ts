@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino'
+import { pino, symbols, type Logger } from 'pino'
 
 export type { Logger }
 
@@ -17,4 +17,13 @@ export const REDACT_PATHS = [
 /** The one logger: JSON to stdout (or `destination`), secrets redacted. */
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   return pino({ level, redact: { paths: REDACT_PATHS, censor: '[REDACTED]' } }, destination as never)
+}
+
+/**
+ * Writes an already-serialised (and already-redacted) log line to the logger's destination:
+ * how worker threads' log lines join the main log.
+ */
+export function writeRawLine(log: Logger, line: string): void {
+  const stream = (log as unknown as Record<symbol, { write(s: string): void } | undefined>)[symbols.streamSym]
+  ;(stream ?? process.stdout).write(line)
 }

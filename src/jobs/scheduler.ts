@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import type { Deps } from '../deps.js'
+import { writeRawLine } from '../log.js'
 import type { WorkerMessage } from './worker.js'
 
 /** How long stop() lets running jobs finish before terminating their workers. */
@@ -56,7 +57,7 @@ export async function startScheduler(deps: Pick<Deps, 'config' | 'log'>, jobs: J
     workerMessageHandler: ({ name, message: raw }) => {
       const message = raw as WorkerMessage | 'done'
       if (message === 'done') return
-      if ('log' in message) process.stdout.write(message.log)
+      if ('log' in message) writeRawLine(deps.log, message.log)
       else specs.get(name)?.onResult?.(message.result)
     },
     worker: { workerData: { config: deps.config } },

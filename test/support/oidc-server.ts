@@ -40,6 +40,8 @@ export interface TokenRequest {
   usedBasicAuth: boolean
   status: number
   error?: string
+  /** The access and refresh tokens this request was answered with, if any. */
+  issued: string[]
 }
 
 export interface OidcServer {
@@ -179,7 +181,15 @@ function recordTokenRequest(ctx: KoaContextWithOIDC): TokenRequest {
     ctx.status >= 400 && typeof body === 'object' && body !== null && 'error' in body && typeof body.error === 'string'
       ? body.error
       : undefined
+  const issued =
+    typeof body === 'object' && body !== null
+      ? (['access_token', 'refresh_token'] as const).flatMap((k) => {
+          const v = (body as Record<string, unknown>)[k]
+          return typeof v === 'string' ? [v] : []
+        })
+      : []
   return {
+    issued,
     grantType: params.grant_type ?? '',
     params,
     ...(clientId === undefined ? {} : { clientId }),
