@@ -110,6 +110,11 @@ export function loadConfig(env: Env = process.env): Config {
   return parseConfig(raw, env, configPath, fromFile)
 }
 
+/** Without publicUrl, latchkey can only derive one for a loopback listen address. */
+function checkPublicUrlNeeded(host: string, problems: string[]): void {
+  if (!isLoopbackHost(host)) problems.push(formatIssue(['publicUrl'], `required when listen.host is not loopback (got ${JSON.stringify(host)})`))
+}
+
 /** Built-ins overlaid with config entries and environment credentials; problems are collected. */
 function mergeProviders(entries: Record<string, ProviderOverride>, env: Env, problems: string[]): Record<string, Provider> {
   const providers: Record<string, Provider> = {}
@@ -138,7 +143,14 @@ export function parseConfig(raw: unknown, env: Env = {}, configPath = '(inline)'
   const problems: string[] = []
   const parsed = ConfigFileSchema.safeParse(raw)
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(formatIssue(issue.path, issue.message))
+    for (const issue of parsed.error.issues) {
+      // zod reports a bad record key as "Invalid key in record"; the key's own rule says more.
+      const message = issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message
+      problems.push(formatIssue(issue.path, message))
+    }
+    const rawListen = (raw as { listen?: { host?: unknown } } | null)?.listen
+    const rawHost = typeof rawListen?.host === 'string' ? rawListen.host : '127.0.0.1'
+    if ((raw as { publicUrl?: unknown } | null)?.publicUrl === undefined) checkPublicUrlNeeded(rawHost, problems)
     // Still report what each well-formed provider entry lacks, so one run lists every problem.
     const entries = (raw as { providers?: unknown } | null)?.providers
     if (entries && typeof entries === 'object') {
@@ -158,7 +170,7 @@ export function parseConfig(raw: unknown, env: Env = {}, configPath = '(inline)'
   let publicUrl = file.publicUrl
   if (publicUrl === undefined) {
     if (loopbackListen) publicUrl = `http://${file.listen.host.includes(':') ? `[${file.listen.host}]` : file.listen.host}:${port}`
-    else problems.push(formatIssue(['publicUrl'], `required when listen.host is not loopback (got ${JSON.stringify(file.listen.host)})`))
+    else checkPublicUrlNeeded(file.listen.host, problems)
   }
   if (problems.length) throw new AppError('CONFIG_INVALID', `invalid config ${configPath}:\n  ${problems.join('\n  ')}`)
 

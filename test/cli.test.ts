@@ -9,7 +9,7 @@ import { EXIT, main } from '../src/cli/main.js'
 import type { Output } from '../src/cli/output.js'
 import { CookieBrowser } from './support/cookie-browser.js'
 import { freePort, tempDir, type Teardown } from './support/deps.js'
-import { startOidcServer } from './support/oidc-server.js'
+import { codeExchanges, startOidcServer } from './support/oidc-server.js'
 
 function capture(): Output & { out: string[]; err: string[] } {
   const out: string[] = []
@@ -55,7 +55,7 @@ t.test('connect prints the link, waits, and reports ✅ with the scopes; status 
   t.equal(await running, EXIT.ok)
   t.equal(io.out.at(-1), '✅ Acme connected (scopes: offline_access)')
   t.same(io.err, [])
-  t.equal(as.tokenRequests.length, 1)
+  t.equal(codeExchanges(as).length, 1)
 
   const status = capture()
   t.equal(await main(['status'], env, status), EXIT.ok)

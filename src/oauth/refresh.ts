@@ -90,7 +90,7 @@ export class TokenSource {
         const outcome = parseTokenResponse(provider, await fetchToken(http, request), clock.now(), entry.refresh)
         if (outcome.kind === 'tokens') {
           const next: OAuthEntry = { ...outcome.entry, ...(outcome.entry.scope === undefined && entry.scope ? { scope: entry.scope } : {}) }
-          await writeAuthFileAtomic(config.authFile, { ...auth, [id]: next }, log)
+          await writeAuthFileAtomic(config.authFile, { ...auth, [id]: next }, log, auth)
           recordRefreshSuccess(db, id, clock.now(), outcome.grantedScopes)
           log.info({ provider: id, expiresInMs: next.expires === undefined ? null : next.expires - clock.now() }, 'token refreshed')
           return next

@@ -3,6 +3,7 @@ import { constants, promises as fs } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { AppError } from '../errors.js'
 import { withAuthLock } from './auth-lock.js'
+import { parseObjectKeepingRaw, stringifyKeepingRaw } from './json-raw.js'
 
 /** One provider's tokens, in the format other agent tools already read (DESIGN.md). */
 export interface OAuthEntry {
@@ -51,7 +52,8 @@ async function preserveCorrupt(path: string, bytes: Buffer): Promise<string> {
 
 /**
  * Reads auth.json. A missing file is an empty store; a file that does not parse as a JSON
- * object throws AUTH_FILE_CORRUPT (after saving a copy) so that nothing overwrites it.
+ * object throws AUTH_FILE_CORRUPT (after saving a copy) so that nothing overwrites it. Entries
+ * are remembered as read, so a later write keeps the ones it did not change byte for byte.
  */
 export async function readAuthFile(path: string): Promise<AuthFile> {
   let bytes: Buffer
@@ -61,13 +63,13 @@ export async function readAuthFile(path: string): Promise<AuthFile> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
     throw err
   }
-  let parsed: unknown
+  let parsed: Record<string, unknown> | undefined
   try {
-    parsed = JSON.parse(bytes.toString('utf8'))
+    parsed = parseObjectKeepingRaw(bytes.toString('utf8'))
   } catch {
     parsed = undefined
   }
-  if (!isPlainObject(parsed)) {
+  if (!parsed) {
     const copy = await preserveCorrupt(path, bytes)
     throw new AppError(
       'AUTH_FILE_CORRUPT',
@@ -81,9 +83,10 @@ export async function readAuthFile(path: string): Promise<AuthFile> {
 /**
  * Replaces auth.json atomically and durably (oauth-security.md §5): a 0600 temp file in the
  * same directory, write, fsync, rename over the target, fsync the directory. A crash at any
- * point leaves either the old or the new file, never a truncated one.
+ * point leaves either the old or the new file, never a truncated one. Members unchanged from
+ * `basis` (the content as read) are written back byte for byte.
  */
-export async function writeAuthFileAtomic(path: string, data: AuthFile, log?: AuthStoreLog): Promise<void> {
+export async function writeAuthFileAtomic(path: string, data: AuthFile, log?: AuthStoreLog, basis?: AuthFile): Promise<void> {
   const dir = dirname(path)
   await fs.mkdir(dir, { recursive: true, mode: 0o700 })
   const previous = await fs.stat(path).catch(() => undefined)
@@ -92,7 +95,7 @@ export async function writeAuthFileAtomic(path: string, data: AuthFile, log?: Au
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
   const handle = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600)
   try {
-    await handle.writeFile(`${JSON.stringify(data, null, 2)}\n`)
+    await handle.writeFile(stringifyKeepingRaw(data, basis))
     await handle.sync()
   } catch (err) {
     await handle.close()
@@ -124,8 +127,9 @@ export async function updateAuthFile(
   log?: AuthStoreLog,
 ): Promise<AuthFile> {
   return withAuthLock(path, async () => {
-    const next = await mutate(await readAuthFile(path))
-    await writeAuthFileAtomic(path, next, log)
+    const current = await readAuthFile(path)
+    const next = await mutate(current)
+    await writeAuthFileAtomic(path, next, log, current)
     return next
   })
 }

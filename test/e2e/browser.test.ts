@@ -5,7 +5,7 @@ import t from 'tap'
 import { chromiumAvailable, launchChromium } from '../support/chromium.js'
 import { postFlow, startTestDaemon } from '../support/daemon.js'
 import { freePort } from '../support/deps.js'
-import { startOidcServer } from '../support/oidc-server.js'
+import { codeExchanges, startOidcServer } from '../support/oidc-server.js'
 
 t.test('chromium: start link → provider → rendered callback page', { skip: chromiumAvailable() ? false : 'Debian chromium is not installed (/usr/bin/chromium)' }, async (t) => {
   const port = await freePort()
@@ -33,5 +33,5 @@ t.test('chromium: start link → provider → rendered callback page', { skip: c
   t.notMatch(await page.content(), code, 'the page never echoes the code')
   const auth = JSON.parse(await readFile(d.config.authFile, 'utf8'))
   t.equal(auth.acme?.type, 'oauth', 'auth.json holds the tokens')
-  t.equal(as.tokenRequests.length, 1, 'one token request')
+  t.equal(codeExchanges(as).length, 1, 'one token request')
 })

@@ -7,7 +7,7 @@ import t from 'tap'
 import { CookieBrowser } from '../support/cookie-browser.js'
 import { postFlow, startTestDaemon, type TestDaemon } from '../support/daemon.js'
 import { freePort, type Teardown } from '../support/deps.js'
-import { startOidcServer, type OidcServer } from '../support/oidc-server.js'
+import { codeExchanges, startOidcServer, type OidcServer } from '../support/oidc-server.js'
 
 const CANARY_SECRET = 'canary-client-secret-7f3a9c1e5b'
 
@@ -51,13 +51,13 @@ async function authFile(d: TestDaemon): Promise<Record<string, Record<string, un
 t.test('PKCE-required server: client_secret_post and client_secret_basic both connect', async (t) => {
   const { as, d } = await setup(t, { pkceRequired: true })
   for (const [provider, basic] of [['as-post', false], ['as-basic', true]] as const) {
-    const before = as.tokenRequests.length
+    const before = codeExchanges(as).length
     const { flow, page, pending } = await connectThrough(d, provider)
     t.equal(page.status, 200, `${provider}: callback page is 200`)
     t.match(page.body, /Test AS connected, you can close this tab/, `${provider}: the page says connected`)
     t.same(pending, { status: 'connected', provider, scopes: ['openid', 'offline_access'], expiresAt: flow.expiresAt }, `${provider}: pending says connected`)
 
-    const calls = as.tokenRequests.slice(before)
+    const calls = codeExchanges(as).slice(before)
     t.equal(calls.length, 1, `${provider}: exactly one token request`)
     const call = calls[0] as OidcServer['tokenRequests'][number]
     t.equal(call.grantType, 'authorization_code')
@@ -88,21 +88,21 @@ t.test('provider without PKCE against a server that does not require it', async 
   t.notOk(new URL(flow.authorizationUrl).searchParams.has('code_challenge'), 'no challenge in the authorization URL')
   t.match(page.body, /connected, you can close this tab/)
   t.equal(pending.status, 'connected')
-  t.equal(as.tokenRequests.length, 1)
-  t.equal(as.tokenRequests[0]?.params.code_verifier, undefined, 'no verifier sent')
+  t.equal(codeExchanges(as).length, 1)
+  t.equal(codeExchanges(as)[0]?.params.code_verifier, undefined, 'no verifier sent')
 })
 
 t.test('RFC 9207: a provider that declares its issuer', async (t) => {
   const { as, d } = await setup(t, { pkceRequired: true })
   const ok = await connectThrough(d, 'as-iss')
   t.equal(ok.pending.status, 'connected', 'matching iss connects')
-  t.equal(as.tokenRequests.length, 1)
+  t.equal(codeExchanges(as).length, 1)
 
   const bad = await connectThrough(d, 'as-wrong-iss', 0)
   t.equal(bad.page.status, 400, 'issuer with a trailing slash does not match')
   t.match(bad.page.body, /unexpected server/)
   t.equal(bad.pending.status, 'waiting', 'the flow was not touched')
-  t.equal(as.tokenRequests.length, 1, 'no token request for the mismatched issuer')
+  t.equal(codeExchanges(as).length, 1, 'no token request for the mismatched issuer')
 })
 
 t.test('denied at the provider', async (t) => {
@@ -113,6 +113,6 @@ t.test('denied at the provider', async (t) => {
   t.match(page.body, /access denied/)
   t.same(pending.status, 'denied')
   t.equal(pending.error, 'access_denied')
-  t.equal(as.tokenRequests.length, 0, 'nothing was exchanged')
+  t.equal(codeExchanges(as).length, 0, 'nothing was exchanged')
   await t.rejects(readFile(d.config.authFile), 'auth.json was not created')
 })

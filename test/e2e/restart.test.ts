@@ -7,7 +7,7 @@ import t from 'tap'
 import { spawnDaemon } from '../support/child-daemon.js'
 import { CookieBrowser } from '../support/cookie-browser.js'
 import { freePort, tempDir } from '../support/deps.js'
-import { startOidcServer } from '../support/oidc-server.js'
+import { codeExchanges, startOidcServer } from '../support/oidc-server.js'
 
 const API_TOKEN = 'restart-test-api-token-0123456789abcdef0123'
 
@@ -55,6 +55,6 @@ t.test('stop after the start link was issued, start again, the callback still co
   t.equal(pending.status, 'connected')
   const auth = JSON.parse(await readFile(join(dir, 'auth.json'), 'utf8'))
   t.equal(auth.acme?.type, 'oauth')
-  t.equal(as.tokenRequests.length, 1, 'the code was exchanged once')
+  t.equal(codeExchanges(as).length, 1, 'the code was exchanged once')
   t.equal(await second.stop('SIGTERM'), 0, 'SIGTERM stops it cleanly too')
 })

@@ -207,3 +207,12 @@ t.test('refresh job: renews only inside the margin; reminds of an absolute lifet
   t.equal(reminders.length, 1)
   t.match(reminders[0]?.text, /^⏰ Acme access ends in 2 days/)
 })
+
+t.test('a refresh keeps another tool’s entry byte for byte, 64-bit integers included', async (t) => {
+  const { deps, source } = await fakeSetup(t, () => ({ json: { access_token: 'new', expires_in: 60 } }))
+  const other = '{"userId": 12345678901234567891, "score": 1.50}'
+  const current = JSON.parse(readFileSync(deps.config.authFile, 'utf8'))
+  writeFileSync(deps.config.authFile, `{"anthropic": ${other}, "acme": ${JSON.stringify(current.acme)}}`)
+  t.equal(await source.getAccessToken('acme', { minValidityMs: 0 }), 'new')
+  t.match(readFileSync(deps.config.authFile, 'utf8'), `"anthropic": ${other}`)
+})

@@ -262,3 +262,11 @@ async function handleInteraction(
   const grantId = await grant.save()
   await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true })
 }
+
+/**
+ * The code exchanges among the token requests. A daemon's refresh job may also refresh the
+ * server's 5-second tokens at any moment, so tests about codes count only these.
+ */
+export function codeExchanges(as: Pick<OidcServer, 'tokenRequests'>): TokenRequest[] {
+  return as.tokenRequests.filter((r) => r.grantType === 'authorization_code')
+}

@@ -1,0 +1,166 @@
+// Requests per second for GET /oauth/callback, beside a bare Fastify route in the same run.
+//
+// (a) unknown state: a well-formed 43-character state that matches no flow (400 page, nothing
+//     stored); (b) real insert: every request carries a fresh flow's state and its cookie, so
+//     each one consumes the flow and stores the code in oauth_pending in one transaction (200).
+// The latchkey app is the real buildServer() (network guard, rate limit set out of reach, info
+// logging into a discarding stream, callbackWaitMs 0 so the page does not wait for an exchange;
+// no scheduler runs, so nothing is exchanged). The bare app is Fastify with one GET route on the
+// same path and no logger, hit with exactly the same requests. Both listen on 127.0.0.1:0; the
+// client is one worker thread with keep-alive sockets and a fixed concurrency.
+import Fastify from 'fastify'
+import type { AddressInfo } from 'node:net'
+import { Writable } from 'node:stream'
+import { createDeps } from '../src/deps.js'
+import { buildServer } from '../src/http/server.js'
+import { createLogger } from '../src/log.js'
+import { stateCookieName } from '../src/oauth/callback.js'
+import { startFlow } from '../src/oauth/flow.js'
+import { randomToken } from '../src/oauth/random.js'
+import { testConfig } from '../test/support/deps.js'
+import { startLoadClient, type LoadClient, type LoadRequest, type LoadResult } from './load.js'
+import { Cleanup, fixed, median, table, whole } from './support.js'
+
+const CONCURRENCY = 16
+const ROUNDS = 3
+const ROUND_MS = 2_000
+/** Caps a round that reuses its request list (a bare app, an unknown state): time decides first. */
+const ROUND_MAX_REPEATED = 500_000
+/** Fresh flows per insert round: more than the 2 s can use on a small machine, so time decides. */
+const ROUND_MAX_INSERTS = 10_000
+const WARMUP_MS = 1_000
+const WARMUP_MAX_REQUESTS = 3_000
+const API_TOKEN = 'bench-api-token-0123456789abcdef-0123456789'
+
+interface Pair {
+  bare: LoadResult[]
+  latchkey: LoadResult[]
+}
+
+function portOf(server: { address(): AddressInfo | string | null }): number {
+  return (server.address() as AddressInfo).port
+}
+
+function statusSummary(results: LoadResult[]): string {
+  const counts: Record<string, number> = {}
+  let errors = 0
+  for (const r of results) {
+    for (const [status, n] of Object.entries(r.statuses)) counts[status] = (counts[status] ?? 0) + n
+    errors += r.errors
+  }
+  const parts = Object.entries(counts).map(([status, n]) => `${status}×${whole(n)}`)
+  if (errors) parts.push(`errors×${errors} (${results.find((r) => r.firstError)?.firstError})`)
+  return parts.join(' ')
+}
+
+export async function callbackThroughput(): Promise<void> {
+  const cleanup = new Cleanup()
+  try {
+    const config = testConfig(cleanup, {
+      publicUrl: 'http://127.0.0.1:8400',
+      logLevel: 'info',
+      apiToken: API_TOKEN,
+      providers: {
+        bench: {
+          displayName: 'Bench',
+          authorizationUrl: 'https://as.example/authorize',
+          tokenUrl: 'https://as.example/token',
+          clientId: 'bench-client',
+          clientSecret: 'bench-secret',
+          scopes: ['offline_access'],
+          usePkce: true,
+        },
+      },
+    })
+    let logLines = 0
+    const sink = new Writable({
+      write(_chunk, _enc, cb) {
+        logLines++
+        cb()
+      },
+    })
+    const deps = createDeps(config, { log: createLogger('info', sink) })
+    cleanup.teardown(() => deps.db.close())
+
+    const app = await buildServer(deps, { apiToken: API_TOKEN, callbackWaitMs: 0, rateLimitPerMinute: 1_000_000_000 })
+    cleanup.teardown(() => app.close())
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    const bare = Fastify()
+    bare.get('/oauth/callback', async () => 'ok')
+    cleanup.teardown(() => bare.close())
+    await bare.listen({ host: '127.0.0.1', port: 0 })
+    const latchkeyPort = portOf(app.server)
+    const barePort = portOf(bare.server)
+
+    // (a) one well-formed state that matches nothing.
+    const unknown: LoadRequest[] = [{ path: `/oauth/callback?code=${randomToken()}&state=${randomToken()}` }]
+
+    // (b) fresh flows, created up front in one transaction, each with its own cookie.
+    const needed = WARMUP_MAX_REQUESTS + ROUNDS * ROUND_MAX_INSERTS
+    const t0 = performance.now()
+    const fresh: LoadRequest[] = deps.db.transaction(() =>
+      Array.from({ length: needed }, () => {
+        const { state } = startFlow(deps, { provider: 'bench' })
+        return { path: `/oauth/callback?code=${randomToken()}&state=${state}`, cookie: `${stateCookieName(state, false)}=${state}` }
+      }),
+    )()
+    const createMs = performance.now() - t0
+
+    const client: LoadClient = startLoadClient()
+    cleanup.teardown(() => client.close())
+    const load = (port: number, requests: LoadRequest[], cycle: boolean, maxMs: number, maxRequests: number) =>
+      client.run({ port, requests, cycle, concurrency: CONCURRENCY, maxMs, maxRequests })
+
+    // Warm-up: both apps, both request kinds (the insert warm-up spends its own flows).
+    let offset = 0
+    await load(barePort, unknown, true, WARMUP_MS, WARMUP_MAX_REQUESTS)
+    await load(latchkeyPort, unknown, true, WARMUP_MS, WARMUP_MAX_REQUESTS)
+    const warm = await load(latchkeyPort, fresh.slice(0, WARMUP_MAX_REQUESTS), false, WARMUP_MS, WARMUP_MAX_REQUESTS)
+    offset += warm.count + warm.errors
+
+    const a: Pair = { bare: [], latchkey: [] }
+    const b: Pair = { bare: [], latchkey: [] }
+    for (let round = 0; round < ROUNDS; round++) {
+      a.bare.push(await load(barePort, unknown, true, ROUND_MS, ROUND_MAX_REPEATED))
+      a.latchkey.push(await load(latchkeyPort, unknown, true, ROUND_MS, ROUND_MAX_REPEATED))
+      const slice = fresh.slice(offset, offset + ROUND_MAX_INSERTS)
+      // The bare app stores nothing, so it may go round the same fresh requests again.
+      b.bare.push(await load(barePort, slice, true, ROUND_MS, ROUND_MAX_REPEATED))
+      const inserted = await load(latchkeyPort, slice, false, ROUND_MS, ROUND_MAX_INSERTS)
+      b.latchkey.push(inserted)
+      offset += inserted.count + inserted.errors
+    }
+    const stored = (deps.db.prepare('SELECT count(*) AS n FROM oauth_pending').get() as { n: number }).n
+
+    const rows: string[][] = []
+    const add = (label: string, results: LoadResult[], ratioTo?: LoadResult[]) => {
+      const rps = median(results.map((r) => r.rps))
+      const ratio = ratioTo ? fixed(rps / median(ratioTo.map((r) => r.rps)), 2) : ''
+      rows.push([
+        label,
+        whole(rps),
+        results.map((r) => whole(r.rps)).join(' / '),
+        fixed(median(results.map((r) => r.p50)), 2),
+        fixed(median(results.map((r) => r.p99)), 2),
+        ratio,
+        statusSummary(results),
+      ])
+    }
+    add('bare fastify GET (same URL)', a.bare)
+    add('latchkey callback, unknown state', a.latchkey, a.bare)
+    add('bare fastify GET (same URLs+cookies)', b.bare)
+    add('latchkey callback, real insert', b.latchkey, b.bare)
+
+    console.log(
+      `  concurrency ${CONCURRENCY}, keep-alive, ${ROUNDS} alternating rounds of ${ROUND_MS / 1000} s each (insert rounds also stop at ${whole(ROUND_MAX_INSERTS)} fresh flows), after a warm-up`,
+    )
+    console.log(`  (client in a worker thread of the same process; server on 127.0.0.1:0)`)
+    console.log(table(['', 'rps (median)', 'rps per round', 'p50 ms', 'p99 ms', 'ratio', 'responses'], rows))
+    console.log(`  ratio = latchkey rps / bare rps (medians of the rounds)`)
+    console.log(
+      `  ${whole(needed)} flows created up front in ${fixed(createMs, 0)} ms; oauth_pending rows after the run: ${whole(stored)}; log lines written: ${whole(logLines)}`,
+    )
+  } finally {
+    await cleanup.run()
+  }
+}

@@ -1,0 +1,48 @@
+// `npm run bench` (= `npm run build && tsx bench/run.ts`): runs each benchmark in turn and prints
+// its figures. Nothing is asserted; every benchmark is bounded in requests and time, talks to
+// 127.0.0.1 only, and removes its temp directories and child processes when it ends.
+import { existsSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+import { BIN } from '../test/support/child-daemon.js'
+import { callbackThroughput } from './callback-throughput.js'
+import { callbackToConnected } from './callback-to-connected.js'
+import { idleMemory } from './idle-memory.js'
+import { tokenCli } from './token-cli.js'
+import { tokenRead } from './token-read.js'
+import { tokenRefreshHerd } from './token-refresh-herd.js'
+
+const BENCHMARKS: { title: string; run: () => Promise<void> }[] = [
+  { title: 'Callback throughput: GET /oauth/callback vs a bare Fastify route', run: callbackThroughput },
+  { title: 'Callback to connected, loopback authorization server (oidc-provider)', run: callbackToConnected },
+  { title: 'Idle daemon resident memory', run: idleMemory },
+  { title: 'getAccessToken on a fresh token, in one process, vs readFile + JSON.parse', run: tokenRead },
+  { title: '1,000 concurrent getAccessToken callers across one refresh (loopback token endpoint)', run: tokenRefreshHerd },
+  { title: '`latchkey token <provider>` wall time as a whole process vs `node -e 0`', run: tokenCli },
+]
+
+async function main(): Promise<number> {
+  if (!existsSync(BIN)) {
+    console.error(`${BIN} is missing: run \`npm run build\` first (npm run bench does).`)
+    return 1
+  }
+  const cpu = cpus()
+  console.log(`latchkey benchmarks — ${new Date().toISOString()}`)
+  console.log(`node ${process.version}, ${process.platform}/${process.arch}, ${cpu.length} × ${cpu[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM`)
+  let failed = 0
+  const started = performance.now()
+  for (const [i, b] of BENCHMARKS.entries()) {
+    console.log(`\n${i + 1}. ${b.title}`)
+    const t0 = performance.now()
+    try {
+      await b.run()
+      console.log(`  (${((performance.now() - t0) / 1000).toFixed(1)} s)`)
+    } catch (err) {
+      failed++
+      console.log(`  did not complete: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
+    }
+  }
+  console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  return failed ? 1 : 0
+}
+
+process.exitCode = await main()
