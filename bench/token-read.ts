@@ -17,6 +17,8 @@ const SEQUENTIAL_MS = 1_500
 const SEQUENTIAL_MAX_CALLS = 50_000
 const CONCURRENCY = 32
 const CONCURRENT_MS = 1_000
+/** Each phase is cut into this many blocks per contender, alternated. */
+const BLOCKS = 6
 const ACCESS = 'bench-access-token-0123456789abcdef'
 
 interface Figures {
@@ -28,49 +30,83 @@ interface Figures {
   wrong: number
 }
 
-/** Sequential timed calls, then CONCURRENCY callers for a fixed time; counts answers that are not ACCESS. */
-async function measure(call: () => Promise<string>): Promise<Figures> {
-  let wrong = 0
-  const check = (token: string) => {
-    if (token !== ACCESS) wrong++
+/** One contender's running totals, filled block by block. */
+class Tally {
+  readonly latencies = new Float64Array(SEQUENTIAL_MAX_CALLS)
+  calls = 0
+  sequentialMs = 0
+  concurrentCalls = 0
+  concurrentMs = 0
+  wrong = 0
+  readonly call: () => Promise<string>
+
+  constructor(call: () => Promise<string>) {
+    this.call = call
   }
-  const warmupEnd = performance.now() + WARMUP_MS
-  while (performance.now() < warmupEnd) check(await call())
 
-  const latencies = new Float64Array(SEQUENTIAL_MAX_CALLS)
-  let calls = 0
-  const t0 = performance.now()
-  const end = t0 + SEQUENTIAL_MS
-  let now = t0
-  while (now < end && calls < SEQUENTIAL_MAX_CALLS) {
-    const start = now
-    check(await call())
-    now = performance.now()
-    latencies[calls++] = (now - start) * 1000
+  async check(): Promise<void> {
+    if ((await this.call()) !== ACCESS) this.wrong++
   }
-  const elapsed = now - t0
-  const sorted = latencies.subarray(0, calls).sort()
 
-  let done = 0
-  const c0 = performance.now()
-  const stopAt = c0 + CONCURRENT_MS
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < stopAt) {
-        check(await call())
-        done++
-      }
-    }),
-  )
-  const concurrentElapsed = performance.now() - c0
+  /** Sequential calls for `ms`, each timed. */
+  async sequential(ms: number): Promise<void> {
+    const t0 = performance.now()
+    const end = t0 + ms
+    let now = t0
+    while (now < end && this.calls < SEQUENTIAL_MAX_CALLS) {
+      const start = now
+      await this.check()
+      now = performance.now()
+      this.latencies[this.calls++] = (now - start) * 1000
+    }
+    this.sequentialMs += now - t0
+  }
 
-  return {
-    calls,
-    perSecond: (calls / elapsed) * 1000,
-    p50Us: percentile(sorted, 50),
-    p99Us: percentile(sorted, 99),
-    concurrentPerSecond: (done / concurrentElapsed) * 1000,
-    wrong,
+  /** CONCURRENCY callers looping for `ms`. */
+  async concurrent(ms: number): Promise<void> {
+    const t0 = performance.now()
+    const stopAt = t0 + ms
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (performance.now() < stopAt) {
+          await this.check()
+          this.concurrentCalls++
+        }
+      }),
+    )
+    this.concurrentMs += performance.now() - t0
+  }
+
+  figures(): Figures {
+    const sorted = this.latencies.subarray(0, this.calls).sort()
+    return {
+      calls: this.calls,
+      perSecond: (this.calls / this.sequentialMs) * 1000,
+      p50Us: percentile(sorted, 50),
+      p99Us: percentile(sorted, 99),
+      concurrentPerSecond: (this.concurrentCalls / this.concurrentMs) * 1000,
+      wrong: this.wrong,
+    }
+  }
+}
+
+/**
+ * Both contenders in alternating blocks (ABBA order), so that warm-up, CPU frequency and GC
+ * drift fall on both alike: WARMUP_MS each, then SEQUENTIAL_MS each, then CONCURRENT_MS each.
+ */
+async function measure(a: Tally, b: Tally): Promise<void> {
+  await a.sequential(WARMUP_MS)
+  await b.sequential(WARMUP_MS)
+  a.calls = b.calls = a.sequentialMs = b.sequentialMs = 0
+  for (let i = 0; i < BLOCKS; i++) {
+    const [x, y] = i % 2 ? [b, a] : [a, b]
+    await x.sequential(SEQUENTIAL_MS / BLOCKS)
+    await y.sequential(SEQUENTIAL_MS / BLOCKS)
+  }
+  for (let i = 0; i < BLOCKS; i++) {
+    const [x, y] = i % 2 ? [b, a] : [a, b]
+    await x.concurrent(CONCURRENT_MS / BLOCKS)
+    await y.concurrent(CONCURRENT_MS / BLOCKS)
   }
 }
 
@@ -102,13 +138,16 @@ export async function tokenRead(): Promise<void> {
     const source = new TokenSource(deps)
     const path = config.authFile
 
-    const bare = await measure(async () => (JSON.parse(await fs.readFile(path, 'utf8')) as typeof auth).acme.access)
-    const subject = await measure(() => source.getAccessToken('acme'))
+    const bareTally = new Tally(async () => (JSON.parse(await fs.readFile(path, 'utf8')) as typeof auth).acme.access)
+    const subjectTally = new Tally(() => source.getAccessToken('acme'))
+    await measure(subjectTally, bareTally)
+    const bare = bareTally.figures()
+    const subject = subjectTally.figures()
 
     const row = (label: string, f: Figures) => [label, whole(f.perSecond), fixed(f.p50Us), fixed(f.p99Us), whole(f.concurrentPerSecond)]
     console.log(
-      `  fresh token (valid 1 h), ${fixed(SEQUENTIAL_MS / 1000)} s of sequential calls each timed, then ${CONCURRENCY} callers looping for ${fixed(CONCURRENT_MS / 1000)} s; ` +
-        `${WARMUP_MS} ms warm-up each; auth.json ${(await fs.stat(path)).size} bytes, real SQLite file`,
+      `  fresh token (valid 1 h); per contender ${WARMUP_MS} ms warm-up, ${fixed(SEQUENTIAL_MS / 1000)} s of sequential calls each timed, ` +
+        `then ${CONCURRENCY} callers looping for ${fixed(CONCURRENT_MS / 1000)} s, in ${BLOCKS} alternating blocks; auth.json ${(await fs.stat(path)).size} bytes, real SQLite file`,
     )
     console.log(
       table(
