@@ -69,3 +69,28 @@ CREATE TABLE IF NOT EXISTS connections (
   reconsent_reminded_at INTEGER,
   updated_at         INTEGER NOT NULL
 );
+
+-- Certificates the user was already warned about (one warning per certificate).
+CREATE TABLE IF NOT EXISTS tls_notices (
+  fingerprint TEXT PRIMARY KEY,
+  notified_at INTEGER NOT NULL
+);
+
+-- Client credentials the user gave the bot (they overlay the config for providers that have none).
+CREATE TABLE IF NOT EXISTS provider_credentials (
+  provider      TEXT PRIMARY KEY,
+  client_id     TEXT NOT NULL,
+  client_secret TEXT,                 -- NULL for a public (PKCE-only) client
+  updated_at    INTEGER NOT NULL
+);
+
+-- Where each chat is in a bot dialog. Never holds a secret: the client secret goes straight to
+-- provider_credentials. Kept in SQLite so a dialog survives a restart.
+CREATE TABLE IF NOT EXISTS bot_chat_state (
+  chat_id    INTEGER PRIMARY KEY,
+  step       TEXT NOT NULL CHECK (step IN ('client_id', 'client_secret', 'paste')),
+  provider   TEXT NOT NULL,
+  client_id  TEXT,
+  flow_id    TEXT,
+  updated_at INTEGER NOT NULL
+);

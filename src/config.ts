@@ -21,6 +21,9 @@ const CidrSchema = z.string().refine((value) => {
   return /^\d+$/.test(bits) && n <= (family === 4 ? 32 : 128)
 }, 'expected an IP address or CIDR range like 100.64.0.0/10')
 
+/** A token as @BotFather issues it; never echoed in an error (it is a credential). */
+const BOT_TOKEN_PATTERN = /^\d{1,20}:[A-Za-z0-9_-]{20,100}$/
+
 const ConfigFileSchema = z
   .object({
     publicUrl: SecureUrlSchema.refine((v) => {
@@ -39,6 +42,26 @@ const ConfigFileSchema = z
       .strict()
       .default({ host: '127.0.0.1', port: DEFAULT_PORT }),
     allowedNetworks: z.array(CidrSchema).min(1).default(DEFAULT_ALLOWED_NETWORKS),
+    /**
+     * TLS: certificate files as written by `tailscale cert` (served and hot-reloaded by the
+     * daemon), or "tailscale-serve" when `tailscale serve` terminates TLS in front of a
+     * loopback listener.
+     */
+    tls: z
+      .union([
+        z.literal('tailscale-serve'),
+        z
+          .object({
+            certFile: z.string().min(1),
+            keyFile: z.string().min(1),
+            /** Run daily, e.g. `tailscale cert --cert-file … --key-file … host.tailnet.ts.net`. */
+            renewCommand: z.string().min(1).optional(),
+          })
+          .strict(),
+      ])
+      .optional(),
+    /** Behind tailscale serve: the Tailscale logins allowed in (any tailnet user when absent). */
+    allowedTailnetUsers: z.array(z.string().min(1)).min(1).optional(),
     dataDir: z.string().min(1).default('~/.local/share/latchkey'),
     authFile: z.string().min(1).default('~/.local/share/agent/auth.json'),
     apiToken: z.string().min(32, 'expected at least 32 characters').max(512).optional(),
@@ -47,6 +70,16 @@ const ConfigFileSchema = z
     resolveIntervalMs: z.number().int().min(200).max(600_000).default(5_000),
     /** How often tokens close to expiry are renewed. */
     refreshIntervalMs: z.number().int().min(1_000).max(3_600_000).default(60_000),
+    /** The Telegram bot: served only to these numeric user ids, in private chats (oauth-security.md T1). */
+    telegram: z
+      .object({
+        token: z.string().regex(BOT_TOKEN_PATTERN, 'expected a bot token from @BotFather, like 123456:ABC-DEF…').optional(),
+        allowedUserIds: z.array(z.number().int().positive()).default([]),
+        /** Another Bot API server (a self-hosted one, or a test peer); origin and path, no trailing slash. */
+        apiRoot: SecureUrlSchema.refine((v) => !v.endsWith('/'), 'expected no trailing slash').optional(),
+      })
+      .strict()
+      .default({ allowedUserIds: [] }),
     providers: z
       .record(z.string().regex(PROVIDER_ID_PATTERN, 'expected lower-case letters, digits and dashes'), ProviderOverrideSchema)
       .default({}),
@@ -54,6 +87,19 @@ const ConfigFileSchema = z
   .strict()
 
 export type ConfigFile = z.input<typeof ConfigFileSchema>
+
+/** The bot's settings; `token` undefined means the daemon runs without the bot. */
+export interface TelegramConfig {
+  readonly token: string | undefined
+  readonly allowedUserIds: readonly number[]
+  readonly apiRoot: string | undefined
+}
+
+/** How HTTPS reaches latchkey: not at all (loopback only), our own certificate, or tailscale serve. */
+export type TlsConfig =
+  | { readonly mode: 'none' }
+  | { readonly mode: 'files'; readonly certFile: string; readonly keyFile: string; readonly renewCommand: string | undefined }
+  | { readonly mode: 'tailscale-serve' }
 
 /** The validated, resolved configuration: paths absolute, providers merged with the catalog. */
 export interface Config {
@@ -64,6 +110,8 @@ export interface Config {
   readonly redirectUri: string
   readonly listen: { readonly host: string; readonly port: number }
   readonly allowedNetworks: readonly string[]
+  readonly tls: TlsConfig
+  readonly allowedTailnetUsers: readonly string[] | undefined
   readonly dataDir: string
   readonly dbFile: string
   readonly authFile: string
@@ -71,6 +119,7 @@ export interface Config {
   readonly logLevel: string
   readonly resolveIntervalMs: number
   readonly refreshIntervalMs: number
+  readonly telegram: TelegramConfig
   readonly providers: Readonly<Record<string, Provider>>
 }
 
@@ -108,6 +157,12 @@ export function loadConfig(env: Env = process.env): Config {
     else throw new AppError('CONFIG_INVALID', `${configPath}: cannot read (${code ?? 'unknown error'})`)
   }
   return parseConfig(raw, env, configPath, fromFile)
+}
+
+function resolveTls(tls: z.infer<typeof ConfigFileSchema>['tls'], env: Env): TlsConfig {
+  if (tls === undefined) return { mode: 'none' }
+  if (tls === 'tailscale-serve') return { mode: 'tailscale-serve' }
+  return { mode: 'files', certFile: expandHome(tls.certFile, env), keyFile: expandHome(tls.keyFile, env), renewCommand: tls.renewCommand }
 }
 
 /** Without publicUrl, latchkey can only derive one for a loopback listen address. */
@@ -162,9 +217,20 @@ export function parseConfig(raw: unknown, env: Env = {}, configPath = '(inline)'
   const file = parsed.data
   const providers = mergeProviders(file.providers, env, problems)
 
+  if (file.tls === 'tailscale-serve' && !isLoopbackHost(file.listen.host))
+    problems.push(formatIssue(['listen', 'host'], `must be loopback behind tailscale serve (got ${JSON.stringify(file.listen.host)}), so that only serve can reach it`))
+  if (file.tls !== undefined && file.publicUrl !== undefined && !file.publicUrl.startsWith('https:'))
+    problems.push(formatIssue(['publicUrl'], `must be https when tls is set (got ${JSON.stringify(file.publicUrl)})`))
+  if (file.allowedTailnetUsers !== undefined && file.tls !== 'tailscale-serve')
+    problems.push(formatIssue(['allowedTailnetUsers'], 'only applies with tls: "tailscale-serve" (serve names the user; a direct connection does not)'))
   const envToken = env.LATCHKEY_API_TOKEN
   if (envToken !== undefined && envToken !== '' && (envToken.length < 32 || envToken.length > 512))
     problems.push('LATCHKEY_API_TOKEN (environment): expected 32 to 512 characters')
+  const botToken = env.TELEGRAM_BOT_TOKEN || file.telegram.token
+  if (env.TELEGRAM_BOT_TOKEN && !BOT_TOKEN_PATTERN.test(env.TELEGRAM_BOT_TOKEN))
+    problems.push('TELEGRAM_BOT_TOKEN (environment): expected a bot token from @BotFather, like 123456:ABC-DEF…')
+  if (botToken && file.telegram.allowedUserIds.length === 0)
+    problems.push(formatIssue(['telegram', 'allowedUserIds'], 'required when a bot token is set: the numeric Telegram user ids the bot may serve'))
   const port = file.listen.port
   const loopbackListen = isLoopbackHost(file.listen.host)
   let publicUrl = file.publicUrl
@@ -183,6 +249,8 @@ export function parseConfig(raw: unknown, env: Env = {}, configPath = '(inline)'
     redirectUri: `${origin}/oauth/callback`,
     listen: Object.freeze({ host: file.listen.host, port }),
     allowedNetworks: Object.freeze([...file.allowedNetworks]),
+    tls: resolveTls(file.tls, env),
+    allowedTailnetUsers: file.allowedTailnetUsers ? Object.freeze([...file.allowedTailnetUsers]) : undefined,
     dataDir,
     dbFile: join(dataDir, 'latchkey.db'),
     authFile: expandHome(file.authFile, env),
@@ -190,6 +258,11 @@ export function parseConfig(raw: unknown, env: Env = {}, configPath = '(inline)'
     logLevel: file.logLevel,
     resolveIntervalMs: file.resolveIntervalMs,
     refreshIntervalMs: file.refreshIntervalMs,
+    telegram: Object.freeze({
+      token: botToken || undefined,
+      allowedUserIds: Object.freeze([...file.telegram.allowedUserIds]),
+      apiRoot: file.telegram.apiRoot,
+    }),
     providers: Object.freeze(providers),
   })
 }

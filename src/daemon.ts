@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import type { Server as HttpsServer } from 'node:https'
 import { ensureApiToken } from './api-token.js'
 import type { Config } from './config.js'
 import { createDeps, type Deps } from './deps.js'
@@ -6,6 +7,10 @@ import { buildServer } from './http/server.js'
 import { startScheduler, type Scheduler } from './jobs/scheduler.js'
 import type { ResolveSummary } from './oauth/pending.js'
 import { removeStaleTempFiles } from './store/auth-json.js'
+import { AppError } from './errors.js'
+import { listenWithRetry } from './http/listen.js'
+import { readCertificateFiles } from './tls/certificate.js'
+import { watchCertificate } from './tls/reloader.js'
 
 export interface Daemon {
   app: FastifyInstance
@@ -24,7 +29,15 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
   const deps = createDeps(config, overrides)
   const apiToken = ensureApiToken(config)
   for (const file of await removeStaleTempFiles(config.authFile)) deps.log.warn({ file }, 'removed a temp file left by a killed writer')
-  const app = await buildServer(deps, { apiToken })
+  const tlsFiles = config.tls.mode === 'files' ? config.tls : undefined
+  let https
+  try {
+    https = tlsFiles && readCertificateFiles(tlsFiles.certFile, tlsFiles.keyFile)
+  } catch (err) {
+    deps.db.close()
+    throw new AppError('CONFIG_INVALID', `cannot use the TLS certificate ${tlsFiles?.certFile} with key ${tlsFiles?.keyFile}: ${(err as Error).message}`)
+  }
+  const app = await buildServer(deps, { apiToken, ...(https ? { https } : {}) })
   const scheduler = await startScheduler(deps, [
     {
       name: 'resolve-pending',
@@ -34,17 +47,19 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
       },
     },
     { name: 'refresh-tokens', intervalMs: config.refreshIntervalMs },
+    ...(tlsFiles ? [{ name: 'tls-check', intervalMs: 24 * 60 * 60 * 1000 }] : []),
   ])
   deps.events.on('callback', () => scheduler.runNow('resolve-pending'))
 
   let address: string
   try {
-    address = await app.listen({ host: config.listen.host, port: config.listen.port })
+    address = await listenWithRetry(app, config.listen.host, config.listen.port, deps.log)
   } catch (err) {
     await scheduler.stop()
     deps.db.close()
     throw err
   }
+  const stopWatching = tlsFiles ? watchCertificate(app.server as HttpsServer, tlsFiles, deps.log) : () => {}
   if (!config.fromFile)
     deps.log.info(
       { configPath: config.configPath },
@@ -60,6 +75,7 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
     url: address,
     close: () =>
       (closing ??= (async () => {
+        stopWatching()
         await app.close()
         await scheduler.stop()
         deps.db.close()

@@ -4,6 +4,7 @@ import { loadConfig, type Config } from '../config.js'
 import { openDb } from '../db/open.js'
 import { AppError } from '../errors.js'
 import { connectCommand } from './connect.js'
+import { doctorCommand } from './doctor.js'
 import { consoleOutput, type Output } from './output.js'
 import { providersCommand } from './providers.js'
 import { serveCommand } from './serve.js'
@@ -19,6 +20,7 @@ const USAGE = `usage: latchkey <command>
       [--min-validity S] seconds the token must stay valid (default 60)
   providers              list known providers
   status                 show every connection
+  doctor                 check config, certificate, tailnet exposure and file modes
 
 Config: $LATCHKEY_CONFIG (default ~/.config/latchkey/config.json)`
 
@@ -37,8 +39,10 @@ export async function main(argv: string[], env: Record<string, string | undefine
     config = loadConfig(env)
   } catch (err) {
     if (err instanceof AppError) {
-      out.error(err.message)
-      return EXIT.config
+      // doctor reports a bad config as its first failed check rather than as a crash.
+      if (command === 'doctor') out.info(`❌ ${err.message}`)
+      else out.error(err.message)
+      return command === 'doctor' ? EXIT.failed : EXIT.config
     }
     throw err
   }
@@ -67,6 +71,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
         }
         return await tokenCommand(config, positionals[0] as string, minValidity, out)
       }
+      case 'doctor':
+        return await doctorCommand(config, env, out)
       case 'providers':
         return providersCommand(config, out)
       case 'status': {

@@ -2,6 +2,7 @@ import rateLimit from '@fastify/rate-limit'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Deps } from '../deps.js'
 import { createNetworkGuard } from './network-guard.js'
+import { tailscaleServeGuard } from './tailscale-serve.js'
 import { oauthRoutes } from './oauth-routes.js'
 
 export interface ServerOptions {
@@ -26,17 +27,22 @@ export async function buildServer(deps: Deps, opts: ServerOptions): Promise<Fast
       },
     }),
     ...(opts.https ? { https: opts.https } : {}),
+    // Behind tailscale serve every request arrives from loopback; only then are its
+    // X-Forwarded-For (the tailnet peer) and identity headers to be believed.
+    trustProxy: deps.config.tls.mode === 'tailscale-serve' ? ['127.0.0.1', '::1'] : false,
     bodyLimit: 16 * 1024,
     return503OnClosing: true,
   }) as unknown as FastifyInstance
 
   const allowed = createNetworkGuard(deps.config.allowedNetworks)
+  // request.ip is the socket peer, or behind tailscale serve the peer serve reports.
   app.addHook('onRequest', async (request, reply) => {
-    if (!allowed(request.socket.remoteAddress)) {
-      request.log.warn({ ip: request.socket.remoteAddress }, 'request from outside the allowed networks')
+    if (!allowed(request.ip)) {
+      request.log.warn({ ip: request.ip }, 'request from outside the allowed networks')
       return reply.code(403).send({ error: 'forbidden', message: 'this address may not use latchkey' })
     }
   })
+  if (deps.config.tls.mode === 'tailscale-serve') app.addHook('onRequest', tailscaleServeGuard(deps.config.allowedTailnetUsers))
   await app.register(rateLimit, { max: opts.rateLimitPerMinute ?? 300, timeWindow: '1 minute' })
 
   app.setErrorHandler((err: { statusCode?: number; message: string; code?: string }, request, reply) => {
