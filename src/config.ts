@@ -7,6 +7,7 @@ import { AppError } from './errors.js'
 import { BUILT_IN_PROVIDERS } from './providers/catalog.js'
 import { PROVIDER_ID_PATTERN, ProviderOverrideSchema, buildProvider, type Provider, type ProviderOverride } from './providers/schema.js'
 import { SecureUrlSchema, isLoopbackHost } from './url.js'
+import { DEFAULT_DEXCOM_CONFIG, DexcomConfigSchema, type DexcomConfig } from './dexcom/config.js'
 
 export const DEFAULT_PORT = 8400
 /** Tailscale's CGNAT and ULA ranges plus loopback (oauth-security.md §2). */
@@ -80,6 +81,8 @@ const ConfigFileSchema = z
       })
       .strict()
       .default({ allowedUserIds: [] }),
+    /** Glucose sync and display (src/dexcom/config.ts). */
+    dexcom: DexcomConfigSchema.default(DEFAULT_DEXCOM_CONFIG),
     providers: z
       .record(z.string().regex(PROVIDER_ID_PATTERN, 'expected lower-case letters, digits and dashes'), ProviderOverrideSchema)
       .default({}),
@@ -120,6 +123,7 @@ export interface Config {
   readonly resolveIntervalMs: number
   readonly refreshIntervalMs: number
   readonly telegram: TelegramConfig
+  readonly dexcom: DexcomConfig
   readonly providers: Readonly<Record<string, Provider>>
 }
 
@@ -165,9 +169,23 @@ function resolveTls(tls: z.infer<typeof ConfigFileSchema>['tls'], env: Env): Tls
   return { mode: 'files', certFile: expandHome(tls.certFile, env), keyFile: expandHome(tls.keyFile, env), renewCommand: tls.renewCommand }
 }
 
-/** Without publicUrl, latchkey can only derive one for a loopback listen address. */
-function checkPublicUrlNeeded(host: string, problems: string[]): void {
-  if (!isLoopbackHost(host)) problems.push(formatIssue(['publicUrl'], `required when listen.host is not loopback (got ${JSON.stringify(host)})`))
+/**
+ * Rules that span several keys. They read the raw input, so they also run when other keys
+ * are invalid and a single run lists every problem.
+ */
+function crossKeyChecks(raw: unknown, problems: string[]): void {
+  const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>
+  const listen = (typeof r.listen === 'object' && r.listen !== null ? r.listen : {}) as Record<string, unknown>
+  const host = typeof listen.host === 'string' ? listen.host : '127.0.0.1'
+  if (r.publicUrl === undefined && !isLoopbackHost(host))
+    problems.push(formatIssue(['publicUrl'], `required when listen.host is not loopback (got ${JSON.stringify(host)})`))
+  if (r.tls === 'tailscale-serve' && !isLoopbackHost(host))
+    problems.push(formatIssue(['listen', 'host'], `must be loopback behind tailscale serve (got ${JSON.stringify(host)}), so that only serve can reach it`))
+  // Off loopback the URL schema already demands https; on loopback it allows http, but not with tls.
+  if (r.tls !== undefined && typeof r.publicUrl === 'string' && r.publicUrl.startsWith('http:'))
+    problems.push(formatIssue(['publicUrl'], `must be https when tls is set (got ${JSON.stringify(r.publicUrl)})`))
+  if (r.allowedTailnetUsers !== undefined && r.tls !== 'tailscale-serve')
+    problems.push(formatIssue(['allowedTailnetUsers'], 'only applies with tls: "tailscale-serve" (serve names the user; a direct connection does not)'))
 }
 
 /** Built-ins overlaid with config entries and environment credentials; problems are collected. */
@@ -203,9 +221,7 @@ export function parseConfig(raw: unknown, env: Env = {}, configPath = '(inline)'
       const message = issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message
       problems.push(formatIssue(issue.path, message))
     }
-    const rawListen = (raw as { listen?: { host?: unknown } } | null)?.listen
-    const rawHost = typeof rawListen?.host === 'string' ? rawListen.host : '127.0.0.1'
-    if ((raw as { publicUrl?: unknown } | null)?.publicUrl === undefined) checkPublicUrlNeeded(rawHost, problems)
+    crossKeyChecks(raw, problems)
     // Still report what each well-formed provider entry lacks, so one run lists every problem.
     const entries = (raw as { providers?: unknown } | null)?.providers
     if (entries && typeof entries === 'object') {
@@ -216,13 +232,10 @@ export function parseConfig(raw: unknown, env: Env = {}, configPath = '(inline)'
   }
   const file = parsed.data
   const providers = mergeProviders(file.providers, env, problems)
+  if (!Object.hasOwn(providers, file.dexcom.provider))
+    problems.push(formatIssue(['dexcom', 'provider'], `unknown provider ${JSON.stringify(file.dexcom.provider)}`))
 
-  if (file.tls === 'tailscale-serve' && !isLoopbackHost(file.listen.host))
-    problems.push(formatIssue(['listen', 'host'], `must be loopback behind tailscale serve (got ${JSON.stringify(file.listen.host)}), so that only serve can reach it`))
-  if (file.tls !== undefined && file.publicUrl !== undefined && !file.publicUrl.startsWith('https:'))
-    problems.push(formatIssue(['publicUrl'], `must be https when tls is set (got ${JSON.stringify(file.publicUrl)})`))
-  if (file.allowedTailnetUsers !== undefined && file.tls !== 'tailscale-serve')
-    problems.push(formatIssue(['allowedTailnetUsers'], 'only applies with tls: "tailscale-serve" (serve names the user; a direct connection does not)'))
+  crossKeyChecks(raw, problems)
   const envToken = env.LATCHKEY_API_TOKEN
   if (envToken !== undefined && envToken !== '' && (envToken.length < 32 || envToken.length > 512))
     problems.push('LATCHKEY_API_TOKEN (environment): expected 32 to 512 characters')
@@ -232,15 +245,11 @@ export function parseConfig(raw: unknown, env: Env = {}, configPath = '(inline)'
   if (botToken && file.telegram.allowedUserIds.length === 0)
     problems.push(formatIssue(['telegram', 'allowedUserIds'], 'required when a bot token is set: the numeric Telegram user ids the bot may serve'))
   const port = file.listen.port
-  const loopbackListen = isLoopbackHost(file.listen.host)
-  let publicUrl = file.publicUrl
-  if (publicUrl === undefined) {
-    if (loopbackListen) publicUrl = `http://${file.listen.host.includes(':') ? `[${file.listen.host}]` : file.listen.host}:${port}`
-    else checkPublicUrlNeeded(file.listen.host, problems)
-  }
+  // Without publicUrl (only allowed on loopback, checked above) the listen address is it.
+  const publicUrl = file.publicUrl ?? `http://${file.listen.host.includes(':') ? `[${file.listen.host}]` : file.listen.host}:${port}`
   if (problems.length) throw new AppError('CONFIG_INVALID', `invalid config ${configPath}:\n  ${problems.join('\n  ')}`)
 
-  const origin = new URL(publicUrl as string).origin
+  const origin = new URL(publicUrl).origin
   const dataDir = expandHome(file.dataDir, env)
   return Object.freeze({
     configPath,
@@ -263,6 +272,7 @@ export function parseConfig(raw: unknown, env: Env = {}, configPath = '(inline)'
       allowedUserIds: Object.freeze([...file.telegram.allowedUserIds]),
       apiRoot: file.telegram.apiRoot,
     }),
+    dexcom: Object.freeze({ ...file.dexcom }),
     providers: Object.freeze(providers),
   })
 }
