@@ -27,7 +27,11 @@ const BOT_TOKEN_PATTERN = /^\d{1,20}:[A-Za-z0-9_-]{20,100}$/
 
 const ConfigFileSchema = z
   .object({
-    publicUrl: SecureUrlSchema.refine((v) => {
+    publicUrl: z.string().superRefine((v, ctx) => {
+      // Say how to fix it: this is the one URL every user has to get right.
+      if (!SecureUrlSchema.safeParse(v).success)
+        ctx.addIssue({ code: 'custom', message: `expected an https URL, got ${JSON.stringify(v)} (use this machine's tailnet name, like https://host.tailnet.ts.net:8400; plain http only on loopback)` })
+    }).refine((v) => {
       try {
         const u = new URL(v)
         return u.pathname === '/' && !u.search
