@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { BIN } from '../test/support/child-daemon.js'
+import { botReport } from './bot-report.js'
 import { callbackThroughput } from './callback-throughput.js'
 import { callbackToConnected } from './callback-to-connected.js'
 import { idleMemory } from './idle-memory.js'
@@ -14,6 +15,7 @@ import { tokenRefreshHerd } from './token-refresh-herd.js'
 const BENCHMARKS: { title: string; run: () => Promise<void> }[] = [
   { title: 'Callback throughput: GET /oauth/callback vs a bare Fastify route', run: callbackThroughput },
   { title: 'Callback to connected, loopback authorization server (oidc-provider)', run: callbackToConnected },
+  { title: 'Callback to the ✅ edit at the Bot API server (bot long-polling a loopback Bot API)', run: botReport },
   { title: 'Idle daemon resident memory', run: idleMemory },
   { title: 'getAccessToken on a fresh token, in one process, vs readFile + JSON.parse', run: tokenRead },
   { title: '1,000 concurrent getAccessToken callers across one refresh (loopback token endpoint)', run: tokenRefreshHerd },

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Server as HttpsServer } from 'node:https'
 import { ensureApiToken } from './api-token.js'
+import { startBotIfConfigured, type RunningBot } from './bot/service.js'
 import type { Config } from './config.js'
 import { createDeps, type Deps } from './deps.js'
 import { buildServer } from './http/server.js'
@@ -16,6 +17,8 @@ export interface Daemon {
   app: FastifyInstance
   deps: Deps
   scheduler: Scheduler
+  /** The Telegram bot, when a token is configured. */
+  bot: RunningBot | undefined
   /** The address actually bound (useful with port 0). */
   url: string
   close(): Promise<void>
@@ -47,6 +50,7 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
       },
     },
     { name: 'refresh-tokens', intervalMs: config.refreshIntervalMs },
+    { name: 'dexcom-sync', intervalMs: config.dexcom.syncIntervalMs },
     ...(tlsFiles ? [{ name: 'tls-check', intervalMs: 24 * 60 * 60 * 1000 }] : []),
   ])
   deps.events.on('callback', () => scheduler.runNow('resolve-pending'))
@@ -66,16 +70,19 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
       `no config file: serving ${address} over plain HTTP, reachable from this machine only`,
     )
   deps.log.info({ address, publicUrl: config.publicUrl, redirectUri: config.redirectUri }, 'latchkey is listening')
+  const bot = startBotIfConfigured(deps)
 
   let closing: Promise<void> | undefined
   return {
     app,
     deps,
     scheduler,
+    bot,
     url: address,
     close: () =>
       (closing ??= (async () => {
         stopWatching()
+        await bot?.stop()
         await app.close()
         await scheduler.stop()
         deps.db.close()

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'NOT_CONNECTED'
   | 'NEEDS_REAUTH'
   | 'DAEMON_UNREACHABLE'
+  | 'RATE_LIMITED'
 
 /** An expected failure with a stable code and a message fit for the user (never a secret). */
 export class AppError extends Error {

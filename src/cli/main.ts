@@ -10,6 +10,8 @@ import { providersCommand } from './providers.js'
 import { serveCommand } from './serve.js'
 import { statusCommand } from './status.js'
 import { tokenCommand } from './token.js'
+import { DEXCOM_OPTIONS, dexcomCommand } from './dexcom.js'
+import { simulateCommand } from './simulate.js'
 
 const USAGE = `usage: latchkey <command>
 
@@ -21,6 +23,11 @@ const USAGE = `usage: latchkey <command>
   providers              list known providers
   status                 show every connection
   doctor                 check config, certificate, tailnet exposure and file modes
+  dexcom readings        print stored glucose readings
+      [--since 24h] [--csv | --json] [--provider ID]
+  simulate dexcom        run the local Dexcom simulator on loopback and print
+      [--port N]         the config that points dexcom-sandbox at it
+                         (see "latchkey simulate --help"; needs no config)
 
 Config: $LATCHKEY_CONFIG (default ~/.config/latchkey/config.json)`
 
@@ -34,6 +41,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
     out.info(USAGE)
     return command ? EXIT.ok : EXIT.usage
   }
+  // The simulator stands in for Dexcom before any config exists (the demo writes one for it).
+  if (command === 'simulate') return simulateCommand(rest, env, out)
   let config: Config
   try {
     config = loadConfig(env)
@@ -51,7 +60,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
       args: rest,
       allowPositionals: true,
       strict: true,
-      options: command === 'token' ? { 'min-validity': { type: 'string' } } : {},
+      options: command === 'token' ? { 'min-validity': { type: 'string' } } : command === 'dexcom' ? DEXCOM_OPTIONS : {},
     })
     switch (command) {
       case 'serve':
@@ -75,6 +84,14 @@ export async function main(argv: string[], env: Record<string, string | undefine
         return await doctorCommand(config, env, out)
       case 'providers':
         return providersCommand(config, out)
+      case 'dexcom': {
+        const db = openDb(config.dbFile)
+        try {
+          return dexcomCommand({ config, db, clock: systemClock }, rest, out)
+        } finally {
+          db.close()
+        }
+      }
       case 'status': {
         const db = openDb(config.dbFile)
         try {

@@ -130,3 +130,8 @@ export function markNeedsReauth(db: Db, provider: string, now: number, error: st
 export function claimNotification(db: Db, provider: string, column: 'expiry_notified_at' | 'reconsent_reminded_at', now: number): boolean {
   return db.prepare(`UPDATE connections SET ${column} = ? WHERE provider = ? AND ${column} IS NULL`).run(now, provider).changes === 1
 }
+
+/** Forgets a connection (the user disconnected it). */
+export function deleteConnection(db: Db, provider: string): void {
+  db.prepare('DELETE FROM connections WHERE provider = ?').run(provider)
+}

@@ -173,3 +173,8 @@ export function purgeFinishedFlows(db: Db, before: number): number {
     .prepare(`DELETE FROM oauth_flows WHERE status NOT IN ('waiting', 'exchanging') AND COALESCE(finished_at, expires_at) < ?`)
     .run(before).changes
 }
+
+/** Records the chat message that shows a flow's link, so its result can edit that message. */
+export function setFlowMessage(db: Db, flowId: string, chatId: number, messageId: number): void {
+  db.prepare('UPDATE oauth_flows SET chat_id = ?, message_id = ? WHERE id = ?').run(chatId, messageId, flowId)
+}

@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.js'
 import { insertFlow, type ExchangeMode } from '../db/oauth-flows.js'
+import { withStoredCredentials } from '../providers/credentials.js'
 import { getProvider, requireClient } from '../providers/lookup.js'
 import { randomToken } from './random.js'
 import { buildAuthorizationUrl } from './requests.js'
@@ -24,7 +25,7 @@ export function startFlow(
   deps: Pick<Deps, 'config' | 'db' | 'clock'>,
   request: { provider: string; exchange?: ExchangeMode; chatId?: number; messageId?: number },
 ): StartedFlow {
-  const provider = requireClient(getProvider(deps.config, request.provider))
+  const provider = requireClient(withStoredCredentials(deps.db, getProvider(deps.config, request.provider)))
   const now = deps.clock.now()
   const state = randomToken()
   const flowId = randomToken()

@@ -6,6 +6,7 @@ import { expireFlows, finishFlow, getFlowByState, purgeFinishedFlows, type Flow 
 import { claimPending, deletePending, markCodeSent, type PendingCode } from '../db/oauth-pending.js'
 import { enqueueOutbox } from '../db/outbox.js'
 import { isAppError } from '../errors.js'
+import { withStoredCredentials } from '../providers/credentials.js'
 import { providerName } from '../providers/lookup.js'
 import { saveOAuthEntry } from '../store/auth-json.js'
 import { flowReport } from './report.js'
@@ -54,8 +55,9 @@ async function exchange(deps: Deps, pending: PendingCode, worker: string): Promi
   if (!flow || flow.status !== 'exchanging') return undefined
   // A previous worker recorded the send and then died: the code may be spent, so never resend.
   if (pending.codeSentAt !== null) return { status: 'failed', error: 'exchange_interrupted' }
-  const provider = Object.hasOwn(deps.config.providers, flow.provider) ? deps.config.providers[flow.provider] : undefined
-  if (!provider) return { status: 'failed', error: 'provider_removed' }
+  const configured = Object.hasOwn(deps.config.providers, flow.provider) ? deps.config.providers[flow.provider] : undefined
+  if (!configured) return { status: 'failed', error: 'provider_removed' }
+  const provider = withStoredCredentials(deps.db, configured)
   if (!markCodeSent(deps.db, pending.state, worker, deps.clock.now())) return undefined
 
   const request = buildTokenRequest(

@@ -10,6 +10,7 @@ import {
 } from '../db/connections.js'
 import { enqueueOutbox } from '../db/outbox.js'
 import { AppError, isAppError } from '../errors.js'
+import { withStoredCredentials } from '../providers/credentials.js'
 import { getProvider, providerName } from '../providers/lookup.js'
 import type { Provider } from '../providers/schema.js'
 import { withAuthLock } from '../store/auth-lock.js'
@@ -46,7 +47,7 @@ export class TokenSource {
 
   /** Like getAccessToken, but the whole auth.json entry. */
   async getEntry(providerId: string, minValidityMs: number): Promise<OAuthEntry> {
-    const provider = getProvider(this.#deps.config, providerId)
+    const provider = withStoredCredentials(this.#deps.db, getProvider(this.#deps.config, providerId))
     const entry = await this.#readEntry(provider)
     if (getConnection(this.#deps.db, provider.providerId)?.status === 'needs_reauth') throw needsReauth(provider)
     if (!shouldRefresh(entry, this.#deps.clock.now(), minValidityMs).should) return entry

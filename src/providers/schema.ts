@@ -35,6 +35,12 @@ const fields = {
   refreshTokenMaxAgeMs: z.number().int().positive(),
   /** Where the user registers an app to get a client id. */
   docsUrl: z.string().url(),
+  /** "paste": the redirect cannot reach latchkey, so the user pastes the code or URL into the chat. */
+  redirectMode: z.enum(['callback', 'paste']),
+  /** RFC 7009 token revocation endpoint, used by /disconnect. */
+  revocationUrl: SecureUrlSchema,
+  /** RFC 8628 device authorization endpoint. */
+  deviceAuthorizationUrl: SecureUrlSchema,
 }
 
 /**
@@ -51,6 +57,9 @@ export const ProviderSchema = z
     apiBaseUrl: fields.apiBaseUrl.optional(),
     refreshTokenMaxAgeMs: fields.refreshTokenMaxAgeMs.optional(),
     docsUrl: fields.docsUrl.optional(),
+    redirectMode: fields.redirectMode.optional(),
+    revocationUrl: fields.revocationUrl.optional(),
+    deviceAuthorizationUrl: fields.deviceAuthorizationUrl.optional(),
   })
   .strict()
 

@@ -1,0 +1,5 @@
+// Bree worker: one run of the dexcom-sync job (logic in src/dexcom/sync.ts).
+import { pullGlucose } from '../src/dexcom/sync.js'
+import { runJob } from '../src/jobs/worker.js'
+
+await runJob((deps) => pullGlucose(deps))

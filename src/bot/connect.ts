@@ -1,0 +1,235 @@
+import { Composer, InlineKeyboard, type Api, type Context } from 'grammy'
+import type { Deps } from '../deps.js'
+import { clearChatState, getChatState, setChatState, type ChatState } from '../db/bot-state.js'
+import { getFlowById, setFlowMessage } from '../db/oauth-flows.js'
+import { saveCredentials } from '../db/provider-credentials.js'
+import { isAppError } from '../errors.js'
+import { startFlow } from '../oauth/flow.js'
+import { withStoredCredentials } from '../providers/credentials.js'
+import { getProvider } from '../providers/lookup.js'
+import type { Provider } from '../providers/schema.js'
+import { acceptPaste } from './paste-code.js'
+import { LINK_OPTIONS, fingerprint } from './texts.js'
+
+/** A half-finished credentials dialog is forgotten after this long (registering an app takes a while). */
+export const CHAT_STATE_TTL_MS = 30 * 60 * 1000
+
+const CLIENT_ID_PATTERN = /^[\x21-\x7e]{1,512}$/
+const CLIENT_SECRET_PATTERN = /^[\x21-\x7e]{1,2048}$/
+
+/** The configured provider id the user meant (ids are lower-case; the user may type any case). */
+export function findProviderId(deps: Pick<Deps, 'config'>, typed: string): string | undefined {
+  const id = typed.trim().toLowerCase()
+  return Object.hasOwn(deps.config.providers, id) ? id : undefined
+}
+
+function knownList(deps: Pick<Deps, 'config'>): string {
+  return Object.keys(deps.config.providers).sort().join(', ')
+}
+
+/** Deletes a message the user sent (it holds a secret or a code); true only when Telegram confirmed. */
+async function deleteUserMessage(ctx: Context): Promise<boolean> {
+  const chatId = ctx.chat?.id
+  const messageId = ctx.message?.message_id
+  if (chatId === undefined || messageId === undefined) return false
+  return ctx.api.deleteMessage(chatId, messageId).then(
+    (ok) => ok === true,
+    () => false,
+  )
+}
+
+const PLEASE_DELETE =
+  '⚠️ I could not delete your message: please delete it yourself. Deleting does not reach notification previews or other devices, so if in doubt, rotate the secret at the provider.'
+
+/**
+ * Starts a flow for this chat and sends its link: a URL button to /oauth/start/<flow> (or, in
+ * paste mode, straight to the provider), protected from forwarding and without a link preview
+ * (oauth-security.md T4). The message id is stored on the flow so its result edits this message.
+ */
+export async function sendConnectLink(deps: Deps, api: Api, chatId: number, provider: Provider): Promise<void> {
+  const name = provider.displayName
+  const flow = startFlow(deps, { provider: provider.providerId, chatId })
+  const paste = provider.redirectMode === 'paste'
+  const keyboard = new InlineKeyboard().url(`Open ${name}`, paste ? flow.authorizationUrl : flow.startUrl)
+  if (!paste) keyboard.row().text('Can’t open the link?', `p:${flow.flowId}`)
+  const minutes = Math.round((flow.expiresAt - deps.clock.now()) / 60_000)
+  const text =
+    `${name}: waiting for you to approve… (expires in ${minutes} min)` +
+    (paste ? `\n\nAfter approving, paste here the code ${name} shows, or the whole address your browser landed on.` : '')
+  const sent = await api.sendMessage(chatId, text, { reply_markup: keyboard, ...LINK_OPTIONS })
+  setFlowMessage(deps.db, flow.flowId, chatId, sent.message_id)
+  if (paste) setChatState(deps.db, { chatId, step: 'paste', provider: provider.providerId, clientId: null, flowId: flow.flowId, updatedAt: deps.clock.now() })
+  deps.log.info({ provider: provider.providerId, flowId: flow.flowId, paste }, 'flow started from the chat')
+}
+
+/** `connect <provider>`: asks for client credentials when there are none, else sends the link. */
+async function connect(deps: Deps, ctx: Context, typed: string): Promise<void> {
+  const chatId = ctx.chat?.id as number
+  if (!typed.trim()) {
+    const keyboard = new InlineKeyboard()
+    Object.values(deps.config.providers)
+      .sort((a, b) => a.providerId.localeCompare(b.providerId))
+      .forEach((p, i) => {
+        keyboard.text(p.displayName, `c:${p.providerId}`)
+        if (i % 2 === 1) keyboard.row()
+      })
+    await ctx.reply('Which provider?', { reply_markup: keyboard })
+    return
+  }
+  const id = findProviderId(deps, typed)
+  if (!id) {
+    await ctx.reply(`I don't know the provider "${typed.trim().slice(0, 40)}". Known providers: ${knownList(deps)}.`)
+    return
+  }
+  clearChatState(deps.db, chatId)
+  const provider = withStoredCredentials(deps.db, getProvider(deps.config, id))
+  if (provider.clientId === undefined) {
+    setChatState(deps.db, { chatId, step: 'client_id', provider: id, clientId: null, flowId: null, updatedAt: deps.clock.now() })
+    await ctx.reply(
+      `${provider.displayName} needs an app registered with it${provider.docsUrl ? ` (${provider.docsUrl})` : ''}, ` +
+        `with this redirect URI:\n${deps.config.redirectUri}\n\nSend me the app's client id. (/cancel to stop.)`,
+      { link_preview_options: { is_disabled: true } },
+    )
+    return
+  }
+  try {
+    await sendConnectLink(deps, ctx.api, chatId, provider)
+  } catch (err) {
+    if (!isAppError(err)) throw err
+    await ctx.reply(err.message) // AppError messages are written for the user and hold no secret
+  }
+}
+
+async function onClientId(deps: Deps, ctx: Context, state: ChatState, text: string): Promise<void> {
+  const clientId = text.trim()
+  const name = getProvider(deps.config, state.provider).displayName
+  if (!CLIENT_ID_PATTERN.test(clientId)) {
+    await ctx.reply('That does not look like a client id (one word, up to 512 characters). Send it again, or /cancel.')
+    return
+  }
+  setChatState(deps.db, { ...state, step: 'client_secret', clientId, updatedAt: deps.clock.now() })
+  await ctx.reply(
+    `Client id received. Now send the client secret for ${name}: I will delete your message as soon as it arrives. ` +
+      '(If the app has no secret, a public client using PKCE, send /skip.)',
+  )
+}
+
+/** Saves the credentials; the secret goes from the update straight to SQLite, never to chat state. */
+async function finishCredentials(deps: Deps, ctx: Context, state: ChatState, secret: string | null, note: string): Promise<void> {
+  const chatId = ctx.chat?.id as number
+  deps.db.transaction(() => {
+    saveCredentials(deps.db, { provider: state.provider, clientId: state.clientId as string, clientSecret: secret, updatedAt: deps.clock.now() })
+    clearChatState(deps.db, chatId)
+  })()
+  deps.log.info({ provider: state.provider }, 'client credentials stored from the chat')
+  await ctx.reply(note)
+  const provider = withStoredCredentials(deps.db, getProvider(deps.config, state.provider))
+  await sendConnectLink(deps, ctx.api, chatId, provider)
+}
+
+async function onClientSecret(deps: Deps, ctx: Context, state: ChatState, text: string): Promise<void> {
+  // Delete first: the message holds the secret (oauth-security.md T2).
+  const deleted = await deleteUserMessage(ctx)
+  const secret = text.trim()
+  if (!CLIENT_SECRET_PATTERN.test(secret)) {
+    await ctx.reply(
+      `That does not look like a client secret (one word, up to 2048 characters). ${deleted ? 'I deleted your message. ' : `${PLEASE_DELETE} `}Send it again, or /cancel.`,
+    )
+    return
+  }
+  const note = `🔒 Secret received, ${fingerprint(secret)}. ${deleted ? 'I deleted your message.' : PLEASE_DELETE}`
+  await finishCredentials(deps, ctx, state, secret, note)
+}
+
+async function onPaste(deps: Deps, ctx: Context, state: ChatState, text: string): Promise<void> {
+  const chatId = ctx.chat?.id as number
+  const deleted = await deleteUserMessage(ctx) // it holds an authorization code
+  const flow = state.flowId ? getFlowById(deps.db, state.flowId) : undefined
+  const name = getProvider(deps.config, state.provider).displayName
+  if (!flow || flow.chatId !== chatId) {
+    clearChatState(deps.db, chatId)
+    await ctx.reply(`That connection attempt is over. Start again with "connect ${state.provider}".`)
+    return
+  }
+  const result = acceptPaste(deps, flow.id, text)
+  if (result.kind !== 'rejected' || result.reason === 'flow_gone') clearChatState(deps.db, chatId)
+  const deletion = deleted ? '' : ' I could not delete your message with the code: please delete it yourself.'
+  if (result.kind === 'received') {
+    deps.log.info({ provider: flow.provider, flowId: flow.id }, 'code pasted in the chat')
+    if (!deleted) await ctx.reply(deletion.trim())
+    return
+  }
+  if (result.kind === 'provider_error') {
+    if (!deleted) await ctx.reply(deletion.trim())
+    return
+  }
+  const why = {
+    flow_gone: `That link has expired or was already used. Start again with "connect ${state.provider}".`,
+    state_mismatch: 'That address belongs to a different connection attempt (its state does not match), so I ignored it. Paste the address from this attempt, or /cancel.',
+    issuer_mismatch: `That address came from a server other than ${name}, so I ignored it. Paste the address from this attempt, or /cancel.`,
+    not_a_code: `That does not look like a code or an address from ${name}${result.detail ? ` (${result.detail})` : ''}. Paste it again, or /cancel.`,
+  }[result.reason]
+  await ctx.reply(why + deletion)
+}
+
+/** connect, the credentials dialog, paste mode and /cancel. */
+export function connectComposer(deps: Deps): Composer<Context> {
+  const composer = new Composer<Context>()
+
+  composer.command('connect', (ctx) => connect(deps, ctx, ctx.match))
+  composer.hears(/^\s*connect(?:\s+(\S+))?\s*$/i, (ctx) => connect(deps, ctx, ctx.match[1] ?? ''))
+  composer.callbackQuery(/^c:([a-z0-9-]{1,40})$/, async (ctx) => {
+    await ctx.answerCallbackQuery()
+    await connect(deps, ctx, ctx.match[1] ?? '')
+  })
+
+  composer.command('cancel', async (ctx) => {
+    const cleared = clearChatState(deps.db, ctx.chat.id)
+    await ctx.reply(cleared ? 'Cancelled.' : 'Nothing to cancel.')
+  })
+
+  composer.command('skip', async (ctx, next) => {
+    const state = getChatState(deps.db, ctx.chat.id)
+    if (state?.step !== 'client_secret') return next()
+    await finishCredentials(deps, ctx, state, null, 'No client secret: latchkey will use a public client with PKCE.')
+  })
+
+  // "Can't open the link?": the same flow, with a direct link and the code pasted back here.
+  composer.callbackQuery(/^p:([A-Za-z0-9_-]{43})$/, async (ctx) => {
+    const chatId = ctx.chat?.id as number
+    const flow = getFlowById(deps.db, ctx.match[1] ?? '')
+    if (!flow || flow.chatId !== chatId || flow.status !== 'waiting' || flow.expiresAt <= deps.clock.now()) {
+      await ctx.answerCallbackQuery({ text: 'That link has expired or was already used.' })
+      return
+    }
+    await ctx.answerCallbackQuery()
+    const name = getProvider(deps.config, flow.provider).displayName
+    setChatState(deps.db, { chatId, step: 'paste', provider: flow.provider, clientId: null, flowId: flow.id, updatedAt: deps.clock.now() })
+    await ctx.reply(
+      `Open this link, approve at ${name}, then paste here the whole address your browser lands on (it may fail to load; copy it anyway), or the code ${name} shows.`,
+      { reply_markup: new InlineKeyboard().url(`Open ${name}`, flow.authorizationUrl), ...LINK_OPTIONS },
+    )
+  })
+
+  composer.on('message:text', async (ctx, next) => {
+    const text = ctx.message.text
+    if (text.startsWith('/')) return next()
+    const state = getChatState(deps.db, ctx.chat.id)
+    if (!state) return next()
+    if (state.step !== 'paste' && deps.clock.now() - state.updatedAt > CHAT_STATE_TTL_MS) {
+      clearChatState(deps.db, ctx.chat.id)
+      // The user was probably answering the secret question: do not leave it in the chat.
+      const deleted = state.step === 'client_secret' ? await deleteUserMessage(ctx) : false
+      await ctx.reply(
+        `I stopped waiting for the ${state.step === 'client_id' ? 'client id' : 'client secret'} (more than ${CHAT_STATE_TTL_MS / 60_000} min passed), so nothing was saved.` +
+          `${deleted ? ' I deleted your message.' : ''} Start again with "connect ${state.provider}".`,
+      )
+      return
+    }
+    if (state.step === 'client_id') return onClientId(deps, ctx, state, text)
+    if (state.step === 'client_secret') return onClientSecret(deps, ctx, state, text)
+    return onPaste(deps, ctx, state, text)
+  })
+
+  return composer
+}

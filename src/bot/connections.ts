@@ -1,0 +1,145 @@
+import { Composer, InlineKeyboard, type Context } from 'grammy'
+import type { Deps } from '../deps.js'
+import { deleteConnection, getConnection, listConnections, type Connection } from '../db/connections.js'
+import { deleteCredentials, getCredentials } from '../db/provider-credentials.js'
+import { isAppError } from '../errors.js'
+import { revokeToken, type RevokeOutcome } from '../oauth/revoke.js'
+import { withStoredCredentials } from '../providers/credentials.js'
+import { getProvider, providerName } from '../providers/lookup.js'
+import { asOAuthEntry, readAuthFile, updateAuthFile, type AuthFile, type OAuthEntry } from '../store/auth-json.js'
+import { humanDuration } from '../time-format.js'
+import { findProviderId } from './connect.js'
+import { HELP_TEXT } from './texts.js'
+
+async function readAuth(deps: Pick<Deps, 'config'>, ctx: Context): Promise<AuthFile | undefined> {
+  try {
+    return await readAuthFile(deps.config.authFile)
+  } catch (err) {
+    if (!isAppError(err)) throw err
+    await ctx.reply(`The auth file cannot be read (${err.code}). Run "latchkey doctor" on the machine.`)
+    return undefined
+  }
+}
+
+/** One line per connection: state, token expiry, last refresh. */
+export function connectionLine(name: string, entry: OAuthEntry, connection: Connection | undefined, now: number): string {
+  const state =
+    connection?.status === 'needs_reauth'
+      ? '⚠️ needs reconnecting'
+      : connection?.status === 'failing'
+        ? `⏳ renewing fails (${connection.lastError ?? 'error'})`
+        : '✅'
+  const expiry =
+    entry.expires === undefined ? 'expiry not given' : entry.expires > now ? `token expires ${humanDuration(entry.expires - now)}` : `token expired ${humanDuration(entry.expires - now)}`
+  const refreshed = connection?.lastRefreshAt
+    ? `last refresh ${humanDuration(connection.lastRefreshAt - now)}`
+    : connection
+      ? `connected ${humanDuration(connection.consentedAt - now)}, not refreshed yet`
+      : 'not refreshed by latchkey yet'
+  return `${state} ${name}: ${expiry}, ${refreshed}`
+}
+
+const REVOKE_TEXT: Record<RevokeOutcome, (name: string) => string> = {
+  revoked: (name) => `revoked at ${name}`,
+  unsupported: (name) => `${name} has no revocation endpoint, so the grant stays valid there until you remove it in your ${name} account`,
+  failed: (name) => `revoking at ${name} failed, so remove the grant in your ${name} account`,
+}
+
+/** /connections, /disconnect, /providers, /help. */
+export function connectionsComposer(deps: Deps): Composer<Context> {
+  const composer = new Composer<Context>()
+  const name = (id: string) => providerName(deps.config, id)
+
+  composer.command('help', (ctx) => ctx.reply(HELP_TEXT))
+  composer.command('start', (ctx) => ctx.reply(HELP_TEXT))
+
+  composer.command('connections', async (ctx) => {
+    const auth = await readAuth(deps, ctx)
+    if (!auth) return
+    const now = deps.clock.now()
+    const ids = new Set([...Object.keys(auth).filter((k) => asOAuthEntry(auth[k])), ...listConnections(deps.db).map((c) => c.provider)])
+    const lines: string[] = []
+    const keyboard = new InlineKeyboard()
+    for (const id of [...ids].sort()) {
+      const entry = asOAuthEntry(auth[id])
+      if (!entry) continue
+      const connection = getConnection(deps.db, id)
+      lines.push(connectionLine(name(id), entry, connection, now))
+      if (connection?.status === 'needs_reauth' && Object.hasOwn(deps.config.providers, id)) keyboard.text(`Reconnect ${name(id)}`, `c:${id}`).row()
+    }
+    if (!lines.length) return ctx.reply('Nothing is connected yet. Send "connect <provider>", or "connect" to choose.')
+    return ctx.reply(lines.join('\n'), keyboard.inline_keyboard.length ? { reply_markup: keyboard } : {})
+  })
+
+  composer.command('providers', async (ctx) => {
+    const auth = (await readAuth(deps, ctx)) ?? {}
+    const lines = Object.values(deps.config.providers)
+      .sort((a, b) => a.providerId.localeCompare(b.providerId))
+      .map((p) => {
+        const state = asOAuthEntry(auth[p.providerId])
+          ? 'connected'
+          : withStoredCredentials(deps.db, p).clientId !== undefined
+            ? 'ready to connect'
+            : 'needs a client id (connect asks for it)'
+        return `${p.providerId}: ${p.displayName}, ${state}${p.redirectMode === 'paste' ? ' (you paste the code back)' : ''}`
+      })
+    return ctx.reply(lines.join('\n'))
+  })
+
+  composer.command('disconnect', async (ctx) => {
+    const typed = ctx.match.trim()
+    if (!typed) return ctx.reply('Which one? Send /disconnect <provider>; /connections lists them.')
+    const id = findProviderId(deps, typed)
+    if (!id) return ctx.reply(`I don't know the provider "${typed.slice(0, 40)}".`)
+    const auth = await readAuth(deps, ctx)
+    if (!auth) return
+    const connected = asOAuthEntry(auth[id]) !== undefined || getConnection(deps.db, id) !== undefined
+    const stored = getCredentials(deps.db, id) !== undefined
+    if (!connected && !stored) return ctx.reply(`${name(id)} is not connected.`)
+    const revocable = getProvider(deps.config, id).revocationUrl !== undefined
+    const keyboard = new InlineKeyboard()
+    if (connected) keyboard.text('Disconnect', `d:y:${id}`).row()
+    if (stored) keyboard.text(connected ? 'Disconnect and forget the client id and secret' : 'Forget the client id and secret', `d:f:${id}`).row()
+    keyboard.text('Cancel', `d:n:${id}`)
+    return ctx.reply(
+      connected
+        ? `Disconnect ${name(id)}? Its tokens are removed from auth.json${revocable ? ` and revoked at ${name(id)}` : ''}.`
+        : `${name(id)} is not connected, but its client id and secret are stored. Forget them?`,
+      { reply_markup: keyboard },
+    )
+  })
+
+  composer.callbackQuery(/^d:([yfn]):([a-z0-9-]{1,40})$/, async (ctx) => {
+    await ctx.answerCallbackQuery()
+    const [, choice, id] = ctx.match as unknown as [string, 'y' | 'f' | 'n', string]
+    const messageId = ctx.callbackQuery.message?.message_id
+    const chatId = ctx.chat?.id as number
+    const edit = (text: string) => (messageId === undefined ? ctx.reply(text) : ctx.api.editMessageText(chatId, messageId, text))
+    if (!Object.hasOwn(deps.config.providers, id)) return edit(`I don't know the provider "${id}" any more.`)
+    if (choice === 'n') return edit(`Kept ${name(id)} as it was.`)
+    const provider = withStoredCredentials(deps.db, getProvider(deps.config, id))
+    let removed: OAuthEntry | undefined
+    if (asOAuthEntry((await readAuthFile(deps.config.authFile))[id]))
+      await updateAuthFile(
+        deps.config.authFile,
+        (current) => {
+          removed = asOAuthEntry(current[id])
+          const { [id]: _gone, ...rest } = current
+          return rest
+        },
+        deps.log,
+      )
+    const parts: string[] = []
+    if (removed) {
+      // Revoking the refresh token ends the whole grant at most providers (RFC 7009 §2.1).
+      const outcome = await revokeToken(deps.http, provider, removed.refresh ?? removed.access, removed.refresh ? 'refresh_token' : 'access_token')
+      parts.push('tokens removed from auth.json', REVOKE_TEXT[outcome](name(id)))
+      deps.log.info({ provider: id, revocation: outcome }, 'disconnected from the chat')
+    }
+    deleteConnection(deps.db, id)
+    if (choice === 'f' && deleteCredentials(deps.db, id)) parts.push('client id and secret forgotten')
+    return edit(parts.length ? `${name(id)} disconnected: ${parts.join('; ')}.` : `${name(id)} was not connected.`)
+  })
+
+  return composer
+}

@@ -1,0 +1,25 @@
+// What /glucose sends: the summary text and, when there are readings, the 24-hour chart.
+import type { Deps } from '../deps.js'
+import { renderGlucoseChart } from './chart.js'
+import { DAY_MS, glucoseSummaryText } from './glucose-summary.js'
+import { latestReading, readReadings } from './store.js'
+import { displayOffsetMinutes } from './time.js'
+
+export interface GlucoseReport {
+  text: string
+  /** The chart of the last 24 h; undefined when there is nothing to draw. */
+  png: Buffer | undefined
+}
+
+/** Reads the stored readings of `config.dexcom.provider` and builds the /glucose answer. */
+export function glucoseReport(deps: Pick<Deps, 'config' | 'db' | 'clock'>): GlucoseReport {
+  const { provider, units, lowMgdl, highMgdl } = deps.config.dexcom
+  const now = deps.clock.now()
+  const latest = latestReading(deps.db, provider)
+  const lastDay = readReadings(deps.db, provider, now - DAY_MS, now + 1)
+  const text = glucoseSummaryText({ latest, lastDay, now, units, lowMgdl, highMgdl })
+  const png = lastDay.some((r) => r.value !== null)
+    ? renderGlucoseChart(lastDay, { now, lowMgdl, highMgdl, units, utcOffsetMinutes: latest ? displayOffsetMinutes(latest) : 0 })
+    : undefined
+  return { text, png }
+}

@@ -1,0 +1,98 @@
+// `latchkey dexcom readings` through main(), on a real SQLite file filled by the store.
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { parseSince } from '../../src/cli/dexcom.js'
+import { EXIT, main } from '../../src/cli/main.js'
+import type { Output } from '../../src/cli/output.js'
+import { openDb } from '../../src/db/open.js'
+import type { Egv } from '../../src/dexcom/records.js'
+import { upsertReadings } from '../../src/dexcom/store.js'
+import { tempDir, type Teardown } from '../support/deps.js'
+
+function capture(): Output & { out: string[]; err: string[] } {
+  const out: string[] = []
+  const err: string[] = []
+  return { out, err, info: (l) => out.push(l), error: (l) => err.push(l) }
+}
+
+const MIN = 60_000
+
+function egv(id: string, time: number, value: number | null, extra: Partial<Egv> = {}): Egv {
+  return {
+    recordId: id, systemTime: time, displayTime: '2026-01-01T00:00:00-08:00', transmitterId: null, transmitterTicks: null, value, status: null,
+    trend: 'singleUp', trendRate: 2.5, unit: 'mg/dL', rateUnit: 'mg/dL/min', displayDevice: 'iOS', transmitterGeneration: 'g7',
+    transmitterGenerationVariant: 'g7', displayApp: 'G7', ...extra,
+  }
+}
+
+function setup(t: Teardown, dexcom: Record<string, unknown> = {}) {
+  const dir = tempDir(t)
+  const configPath = join(dir, 'config.json')
+  writeFileSync(configPath, JSON.stringify({ dataDir: join(dir, 'data'), authFile: join(dir, 'auth.json'), dexcom }))
+  const now = Date.now()
+  const db = openDb(join(dir, 'data', 'latchkey.db'))
+  upsertReadings(db, 'dexcom', [
+    egv('old', now - 30 * 60 * MIN, 99),
+    egv('a', now - 120 * MIN, 39, { status: 'low', trend: 'doubleDown' }),
+    egv('b', now - 60 * MIN, 112),
+    egv('c,"quoted"', now - 55 * MIN, null, { trend: null }),
+  ], now)
+  db.close()
+  return { env: { LATCHKEY_CONFIG: configPath, HOME: dir }, now }
+}
+
+t.test('--json: the readings since 24h, oldest first, in the configured units', async (t) => {
+  const { env } = setup(t, { units: 'mmol/L' })
+  const out = capture()
+  t.equal(await main(['dexcom', 'readings', '--since', '24h', '--json'], env, out), EXIT.ok)
+  const rows = JSON.parse(out.out.join('\n')) as Record<string, unknown>[]
+  t.same(rows.map((r) => r.recordId), ['a', 'b', 'c,"quoted"'], 'the 30-hour-old reading is left out')
+  t.match(rows[0], { valueMgdl: 39, value: 2.2, unit: 'mmol/L', status: 'low', trend: 'doubleDown' })
+  t.match(rows[1], { valueMgdl: 112, value: 6.2, trendRate: 2.5, displayDevice: 'iOS' })
+  t.match(rows[2], { valueMgdl: null, value: null })
+})
+
+t.test('--csv quotes what needs quoting; the default table; --since 90m', async (t) => {
+  const { env } = setup(t)
+  const csv = capture()
+  t.equal(await main(['dexcom', 'readings', '--csv'], env, csv), EXIT.ok)
+  const lines = csv.out.join('\n').split('\n')
+  t.equal(lines[0], 'record_id,system_time,display_time,value_mgdl,value,unit,status,trend,trend_rate,display_device')
+  t.equal(lines.length, 4)
+  t.match(lines[1], /^a,\d{4}-\d\d-\d\dT[\d:.]+Z,2026-01-01T00:00:00-08:00,39,39,mg\/dL,low,doubleDown,2.5,iOS$/)
+  t.match(lines[3], /^"c,""quoted""",/)
+  const table = capture()
+  t.equal(await main(['dexcom', 'readings', '--since', '90m'], env, table), EXIT.ok)
+  const text = table.out.join('\n')
+  t.match(text, /112 mg\/dL {2}↑/)
+  t.notMatch(text, /<40 mg\/dL/, '2 h ago is before 90m')
+})
+
+t.test('usage errors and unknown providers', async (t) => {
+  const { env } = setup(t)
+  for (const args of [['dexcom'], ['dexcom', 'readings', '--since', 'yesterday'], ['dexcom', 'readings', '--csv', '--json'], ['dexcom', 'writings']]) {
+    const out = capture()
+    t.equal(await main(args, env, out), EXIT.usage, args.join(' '))
+    t.match(out.err.join('\n'), /usage: latchkey dexcom readings/)
+  }
+  const bad = capture()
+  t.equal(await main(['dexcom', 'readings', '--bogus'], env, bad), EXIT.usage)
+  const unknown = capture()
+  t.equal(await main(['dexcom', 'readings', '--provider', 'nope'], env, unknown), EXIT.failed)
+  t.match(unknown.err.join('\n'), /unknown provider "nope"/)
+  const none = capture()
+  t.equal(await main(['dexcom', 'readings', '--provider', 'dexcom-eu'], env, none), EXIT.ok)
+  t.match(none.err.join('\n'), /^no dexcom-eu readings since /)
+})
+
+t.test('parseSince', async (t) => {
+  const now = Date.UTC(2026, 0, 2)
+  t.equal(parseSince('24h', now), now - 86_400_000)
+  t.equal(parseSince('30m', now), now - 1_800_000)
+  t.equal(parseSince('7d', now), now - 7 * 86_400_000)
+  t.equal(parseSince('2w', now), now - 14 * 86_400_000)
+  t.equal(parseSince('2026-01-01T08:00:00Z', now), Date.UTC(2026, 0, 1, 8))
+  t.equal(parseSince('5y', now), undefined)
+  t.equal(parseSince('2026-99-01', now), undefined)
+})
