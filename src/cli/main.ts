@@ -12,6 +12,7 @@ import { statusCommand } from './status.js'
 import { tokenCommand } from './token.js'
 import { DEXCOM_OPTIONS, dexcomCommand } from './dexcom.js'
 import { simulateCommand } from './simulate.js'
+import { demoCommand } from './demo.js'
 
 const USAGE = `usage: latchkey <command>
 
@@ -25,6 +26,8 @@ const USAGE = `usage: latchkey <command>
   doctor                 check config, certificate, tailnet exposure and file modes
   dexcom readings        print stored glucose readings
       [--since 24h] [--csv | --json] [--provider ID]
+  demo                   the Dexcom simulator and the daemon on loopback: connect
+                         a sandbox user in a browser and see readings (no account)
   simulate dexcom        run the local Dexcom simulator on loopback and print
       [--port N]         the config that points dexcom-sandbox at it
                          (see "latchkey simulate --help"; needs no config)
@@ -43,6 +46,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
   }
   // The simulator stands in for Dexcom before any config exists (the demo writes one for it).
   if (command === 'simulate') return simulateCommand(rest, env, out)
+  if (command === 'demo') return demoCommand(env, out)
   let config: Config
   try {
     config = loadConfig(env)
