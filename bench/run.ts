@@ -9,6 +9,8 @@ import { callbackThroughput } from './callback-throughput.js'
 import { callbackToConnected } from './callback-to-connected.js'
 import { idleMemory } from './idle-memory.js'
 import { tokenCli } from './token-cli.js'
+import { dexcomChart } from './dexcom-chart.js'
+import { dexcomIngest } from './dexcom-ingest.js'
 import { tokenRead } from './token-read.js'
 import { tokenRefreshHerd } from './token-refresh-herd.js'
 
@@ -20,6 +22,8 @@ const BENCHMARKS: { title: string; run: () => Promise<void> }[] = [
   { title: 'getAccessToken on a fresh token, in one process, vs readFile + JSON.parse', run: tokenRead },
   { title: '1,000 concurrent getAccessToken callers across one refresh (loopback token endpoint)', run: tokenRefreshHerd },
   { title: '`latchkey token <provider>` wall time as a whole process vs `node -e 0`', run: tokenCli },
+  { title: 'Dexcom ingest: 90-day backfill and a one-hour incremental sync (simulator on loopback) vs raw SQLite inserts', run: dexcomIngest },
+  { title: 'Glucose chart rendering (24 h, PNG) vs the encoder floor', run: dexcomChart },
 ]
 
 async function main(): Promise<number> {

@@ -7,6 +7,7 @@ export const COMMANDS: BotCommand[] = [
   { command: 'connections', description: 'What is connected, and its state' },
   { command: 'disconnect', description: 'Disconnect a provider: /disconnect dexcom' },
   { command: 'providers', description: 'Providers latchkey knows' },
+  { command: 'glucose', description: 'Latest Dexcom glucose and the last 24 h' },
   { command: 'cancel', description: 'Leave the current step' },
   { command: 'help', description: 'What this bot does' },
 ]
@@ -18,6 +19,7 @@ export const HELP_TEXT = [
   '/connections: what is connected, token expiry and last refresh',
   '/disconnect <provider>: remove a connection (and revoke it at the provider when possible)',
   '/providers: every provider latchkey knows',
+  '/glucose: the latest Dexcom reading, time in range and a 24 h chart',
   '/cancel: leave the current step',
 ].join('\n')
 

@@ -98,7 +98,7 @@ t.test('killed halfway (a real child process, twice) and rerun: nothing lost, no
     return { signal: await exited, out: () => out }
   }
   const poll = async (cond: () => boolean) => {
-    for (let i = 0; !cond() && i < 2_000; i++) await new Promise((r) => setTimeout(r, 5))
+    for (let i = 0; !cond() && i < 6_000; i++) await new Promise((r) => setTimeout(r, 5))
   }
 
   // 1: killed just after its first window committed.

@@ -71,21 +71,58 @@ async function decode(req: IncomingMessage, body: Buffer): Promise<Record<string
   if (!body.length) return query
   if (type.startsWith('application/json')) return { ...query, ...(JSON.parse(body.toString('utf8')) as Record<string, unknown>) }
   if (type.startsWith('multipart/form-data')) {
-    // Node's fetch Request parses multipart the way a real server would.
-    const form = await new Request('http://x/', { method: 'POST', headers: { 'content-type': type }, body }).formData()
+    const boundary = /boundary="?([^";]+)"?/.exec(type)?.[1]
+    if (!boundary) throw new Error('multipart without a boundary')
+    const parts = parseMultipart(body, boundary)
     const out: Record<string, unknown> = { ...query }
-    for (const [k, v] of form.entries()) {
-      if (typeof v === 'string') {
-        try {
-          out[k] = JSON.parse(v)
-        } catch {
-          out[k] = v
-        }
-      } else out[k] = { file: v.name, size: v.size }
+    for (const part of parts) {
+      if (part.filename !== undefined) continue
+      const v = part.data.toString('utf8')
+      try {
+        out[part.name] = JSON.parse(v)
+      } catch {
+        out[part.name] = v
+      }
+    }
+    // Files travel as their own parts, referenced by "attach://<name>" (Bot API multipart).
+    for (const [k, v] of Object.entries(out)) {
+      const ref = typeof v === 'string' && v.startsWith('attach://') ? parts.find((p) => p.name === v.slice(9)) : parts.find((p) => p.name === k && p.filename !== undefined)
+      if (ref) out[k] = { file: ref.filename, size: ref.data.length, bytes: ref.data }
     }
     return out
   }
   return { ...query, ...Object.fromEntries(new URLSearchParams(body.toString('utf8'))) }
+}
+
+interface MultipartPart {
+  name: string
+  filename?: string
+  data: Buffer
+}
+
+/** A small RFC 7578 parser: tolerant of the framing details strict parsers reject. */
+function parseMultipart(body: Buffer, boundary: string): MultipartPart[] {
+  const delimiter = Buffer.from(`--${boundary}`)
+  const parts: MultipartPart[] = []
+  let start = body.indexOf(delimiter)
+  while (start !== -1) {
+    const from = start + delimiter.length
+    if (body.subarray(from, from + 2).toString() === '--') break
+    const next = body.indexOf(delimiter, from)
+    const chunk = body.subarray(from, next === -1 ? body.length : next)
+    const headerEnd = chunk.indexOf('\r\n\r\n')
+    if (headerEnd !== -1) {
+      const headers = chunk.subarray(0, headerEnd).toString('utf8')
+      let data = chunk.subarray(headerEnd + 4)
+      if (data.subarray(-2).toString() === '\r\n') data = data.subarray(0, -2)
+      // grammY writes `filename=x.png` unquoted: accept both forms.
+      const name = /[;:]\s*name="?([^";\r\n]*)"?/i.exec(headers)?.[1]
+      const filename = /filename="?([^";\r\n]*)"?/i.exec(headers)?.[1]
+      if (name !== undefined) parts.push({ name, ...(filename !== undefined ? { filename } : {}), data })
+    }
+    start = next
+  }
+  return parts
 }
 
 /** Starts the server on 127.0.0.1:0; closed on teardown. */

@@ -1,0 +1,149 @@
+// Dexcom ingest. (1) The first sync: pullGlucose backfilling 90 days from the Dexcom simulator
+// on loopback (in this process, so its record generation is inside the figure) into a fresh
+// SQLite file: dataRange, 3 EGV windows and 3 event windows, parse, upsert, cursor. Beside it,
+// in the same run: the parse alone (parseEgvs on the same three response bodies), our upsert
+// alone (upsertReadings of the same rows into a fresh file, one transaction), and the floor: a
+// raw better-sqlite3 prepared INSERT of the same rows and columns into a bare table, one
+// transaction. (2) An incremental sync of one new hour after the backfill, beside the bare HTTP
+// floor (the same dataRange, egvs and events GETs with fetch, nothing parsed or stored).
+import Database from 'better-sqlite3'
+import { join } from 'node:path'
+import { createDexcomClient, fetchEgvs } from '../src/dexcom/client.js'
+import { parseEgvs, type Egv, type RawResponse } from '../src/dexcom/records.js'
+import { readReadings, upsertReadings } from '../src/dexcom/store.js'
+import { pullGlucose } from '../src/dexcom/sync.js'
+import { openDb } from '../src/db/open.js'
+import { TokenSource } from '../src/oauth/refresh.js'
+import { tempDir } from '../test/support/deps.js'
+import { DAY, START, simSetup } from '../test/dexcom/harness.js'
+import { Cleanup, fixed, median, percentile, table, whole } from './support.js'
+
+const BACKFILL_ROUNDS = 5
+const INCREMENTAL_ROUNDS = 30
+const HOUR = 3_600_000
+
+function rawInsert(file: string, rows: readonly Egv[]): number {
+  const db = new Database(file)
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = NORMAL')
+  db.exec(`CREATE TABLE r (provider TEXT, record_id TEXT, system_time INTEGER, display_time TEXT, value_mgdl REAL, status TEXT,
+    trend TEXT, trend_rate REAL, unit TEXT, rate_unit TEXT, display_device TEXT, display_app TEXT, transmitter_id TEXT,
+    transmitter_ticks INTEGER, transmitter_generation TEXT, transmitter_generation_variant TEXT, fetched_at INTEGER)`)
+  const insert = db.prepare('INSERT INTO r VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+  const t0 = performance.now()
+  db.transaction(() => {
+    for (const e of rows)
+      insert.run('dexcom', e.recordId, e.systemTime, e.displayTime, e.value, e.status, e.trend, e.trendRate, e.unit, e.rateUnit, e.displayDevice,
+        e.displayApp, e.transmitterId, e.transmitterTicks, e.transmitterGeneration, e.transmitterGenerationVariant, 0)
+  })()
+  const ms = performance.now() - t0
+  db.close()
+  return ms
+}
+
+export async function dexcomIngest(): Promise<void> {
+  const cleanup = new Cleanup()
+  try {
+    const full: number[] = []
+    const parse: number[] = []
+    const upsert: number[] = []
+    const raw: number[] = []
+    let readings = 0
+    let events = 0
+    let requests = 0
+    let rows: Egv[] = []
+    let bodies: RawResponse[] = []
+    for (let round = 0; round <= BACKFILL_ROUNDS; round++) {
+      const { sim, deps } = await simSetup(cleanup)
+      const t0 = performance.now()
+      const summary = await pullGlucose(deps)
+      const ms = performance.now() - t0
+      if (summary.status !== 'synced') throw new Error(`sync ended ${summary.status}: ${summary.error ?? ''}`)
+      if (round === 0) {
+        // Warm-up round; keep its rows and bodies for the component measurements.
+        rows = readReadings(deps.db, 'dexcom-sandbox', 0)
+        const client = createDexcomClient(deps, new TokenSource(deps), 'dexcom-sandbox')
+        const cursor = START - 90 * DAY
+        for (let a = cursor; a < START; a += 30 * DAY) bodies.push(await fetchEgvs(client, { start: a, end: Math.min(a + 30 * DAY, START) }))
+        continue
+      }
+      full.push(ms)
+      readings = summary.egvs.added
+      events = summary.events.added
+      requests = sim.requests.length
+
+      const p0 = performance.now()
+      let parsed = 0
+      for (const body of bodies) parsed += parseEgvs(body).records.length
+      parse.push(performance.now() - p0)
+      if (parsed !== rows.length) throw new Error(`parsed ${parsed}, stored ${rows.length}`)
+
+      const dir = tempDir(cleanup)
+      const db = openDb(join(dir, 'ours.db'))
+      const u0 = performance.now()
+      db.transaction(() => upsertReadings(db, 'dexcom-sandbox', rows, 0))()
+      upsert.push(performance.now() - u0)
+      db.close()
+      raw.push(rawInsert(join(dir, 'raw.db'), rows))
+    }
+    bodies = []
+    const perSecond = (ms: number) => whole((rows.length / ms) * 1000)
+    console.log(
+      `  90-day backfill: ${whole(readings)} readings (${whole(rows.length)} stored; 25,920 without the simulator's sensor warm-up gaps) and ` +
+        `${whole(events)} events in ${requests} requests; median of ${BACKFILL_ROUNDS} rounds after one warm-up, each on a fresh SQLite file`,
+    )
+    console.log(
+      table(
+        ['', 'median ms', 'min ms', 'readings/s'],
+        [
+          ['pullGlucose: HTTP + parse + upsert + cursor (egvs and events)', fixed(median(full)), fixed(Math.min(...full)), perSecond(median(full))],
+          ['  parseEgvs alone (3 bodies)', fixed(median(parse)), fixed(Math.min(...parse)), perSecond(median(parse))],
+          ['  upsertReadings alone (one transaction)', fixed(median(upsert)), fixed(Math.min(...upsert)), perSecond(median(upsert))],
+          ['raw prepared INSERT, same rows (floor)', fixed(median(raw)), fixed(Math.min(...raw)), perSecond(median(raw))],
+          ['ratio upsertReadings / raw INSERT', `${fixed(median(upsert) / median(raw), 2)}×`, '', ''],
+        ],
+      ),
+    )
+
+    // (2) One new hour after the backfill, repeatedly.
+    const { sim, deps } = await simSetup(cleanup)
+    await pullGlucose(deps)
+    const token = JSON.parse((await import('node:fs')).readFileSync(deps.config.authFile, 'utf8'))['dexcom-sandbox'].access as string
+    const incremental: number[] = []
+    const floor: number[] = []
+    const added: number[] = []
+    for (let i = 0; i < INCREMENTAL_ROUNDS; i++) {
+      deps.clock.advance(HOUR)
+      const before = sim.requests.length
+      const t0 = performance.now()
+      const summary = await pullGlucose(deps)
+      incremental.push(performance.now() - t0)
+      if (summary.status !== 'synced') throw new Error(`incremental sync ended ${summary.status}`)
+      added.push(summary.egvs.added)
+      // The same GETs, bare.
+      const same = sim.requests.slice(before).filter((r) => r.path.startsWith('/v3/'))
+      const f0 = performance.now()
+      for (const r of same) {
+        const res = await fetch(`${sim.url}${r.path}?${new URLSearchParams(r.query)}`, { headers: { authorization: `Bearer ${token}` } })
+        await res.arrayBuffer()
+      }
+      floor.push(performance.now() - f0)
+    }
+    const sorted = (a: number[]) => [...a].sort((x, y) => x - y)
+    console.log(
+      `  incremental sync of one new hour (${fixed(median(added), 0)} readings; the window re-reads the 1 h overlap too), ` +
+        `${INCREMENTAL_ROUNDS} rounds, 3 GETs each (dataRange, egvs, events); token refreshes happen every 2nd round (2 h tokens)`,
+    )
+    console.log(
+      table(
+        ['', 'median ms', 'p90 ms', 'max ms'],
+        [
+          ['pullGlucose, one hour', fixed(median(incremental), 2), fixed(percentile(sorted(incremental), 90), 2), fixed(Math.max(...incremental), 2)],
+          ['bare fetch of the same GETs (floor)', fixed(median(floor), 2), fixed(percentile(sorted(floor), 90), 2), fixed(Math.max(...floor), 2)],
+        ],
+      ),
+    )
+  } finally {
+    await cleanup.run()
+  }
+}

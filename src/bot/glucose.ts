@@ -1,0 +1,17 @@
+import { Composer, InputFile, type Context } from 'grammy'
+import type { Deps } from '../deps.js'
+import { glucoseReport } from '../dexcom/report.js'
+
+/**
+ * `/glucose`: the latest reading with its trend and age, time in range over 24 h, and the 24 h
+ * chart as a photo (the text as its caption) once there are readings.
+ */
+export function glucoseComposer(deps: Pick<Deps, 'config' | 'db' | 'clock'>): Composer<Context> {
+  const composer = new Composer<Context>()
+  composer.command('glucose', async (ctx) => {
+    const report = glucoseReport(deps)
+    if (report.png) await ctx.replyWithPhoto(new InputFile(report.png, 'glucose-24h.png'), { caption: report.text })
+    else await ctx.reply(report.text)
+  })
+  return composer
+}
