@@ -1,17 +1,16 @@
-// /glucose end to end: Dexcom (the simulator) connected through the daemon, the sync job's
-// function run, then the user asks in chat and the loopback Bot API server receives the
-// summary and the chart as a multipart photo.
+// /glucose end to end: Dexcom (the simulator) connected through the daemon by chromium on the
+// sandbox login page, the sync run, then the user asks in chat and the loopback Bot API server
+// receives the summary and the chart as a multipart photo.
 import t from 'tap'
 import { pullGlucose } from '../../src/dexcom/sync.js'
-import { CookieBrowser } from '../support/cookie-browser.js'
+import { chromiumAvailable, launchChromium } from '../support/chromium.js'
 import { postFlow, startTestDaemon } from '../support/daemon.js'
 import { freePort } from '../support/deps.js'
-import { formSubmitUrl } from '../support/dexcom-simulator.js'
 import { startDexcomSimulator } from '../../src/dexcom/simulator/index.js'
 import { TEST_BOT_TOKEN, startBotApiServer } from '../support/bot-api-server.js'
 import { USER } from './harness.js'
 
-t.test('/glucose answers with the latest reading and a 24 h chart', async (t) => {
+t.test('/glucose answers with the latest reading and a 24 h chart', { skip: chromiumAvailable() ? false : 'Debian chromium is not installed (/usr/bin/chromium)' }, async (t) => {
   const tg = await startBotApiServer(t)
   const port = await freePort()
   const publicUrl = `http://127.0.0.1:${port}`
@@ -32,10 +31,14 @@ t.test('/glucose answers with the latest reading and a 24 h chart', async (t) =>
   t.notOk(String(before.payload.text).includes('mg/dL ·'), 'no reading yet, and no photo')
 
   const flow = await postFlow(d, 'dexcom-sandbox')
-  const browser = new CookieBrowser()
-  const login = await browser.get(flow.startUrl)
-  const consent = await browser.get(formSubmitUrl(login.body, login.url, { username: 'SandboxUser6' }))
-  await browser.get(formSubmitUrl(consent.body, consent.url, { approve: 'yes' }))
+  const browser = await launchChromium()
+  t.teardown(() => browser.close())
+  const page = await (await browser.newContext()).newPage()
+  await page.goto(flow.startUrl)
+  await page.selectOption('#username', 'SandboxUser6')
+  await page.click('#login')
+  await page.click('#approve')
+  await page.waitForURL(/\/oauth\/callback\?/)
   for (let i = 0; i < 200; i++) {
     const pending = (await (await d.api(`/oauth/pending/${flow.state}?wait=5`)).json()) as { status: string }
     if (pending.status === 'connected') break
