@@ -3,16 +3,13 @@ import { systemClock } from '../clock.js'
 import { loadConfig, type Config } from '../config.js'
 import { openDb } from '../db/open.js'
 import { AppError } from '../errors.js'
-import { connectCommand } from './connect.js'
-import { doctorCommand } from './doctor.js'
 import { consoleOutput, type Output } from './output.js'
+// serve, demo, simulate, doctor and connect are imported when run: they pull in fastify, grammY,
+// Bree and the simulator, which `latchkey token` (called often by scripts) should not pay for.
 import { providersCommand } from './providers.js'
-import { serveCommand } from './serve.js'
 import { statusCommand } from './status.js'
 import { tokenCommand } from './token.js'
 import { DEXCOM_OPTIONS, dexcomCommand } from './dexcom.js'
-import { simulateCommand } from './simulate.js'
-import { demoCommand } from './demo.js'
 
 const USAGE = `usage: latchkey <command>
 
@@ -45,8 +42,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
     return command ? EXIT.ok : EXIT.usage
   }
   // The simulator stands in for Dexcom before any config exists (the demo writes one for it).
-  if (command === 'simulate') return simulateCommand(rest, env, out)
-  if (command === 'demo') return demoCommand(env, out)
+  if (command === 'simulate') return (await import('./simulate.js')).simulateCommand(rest, env, out)
+  if (command === 'demo') return (await import('./demo.js')).demoCommand(env, out)
   let config: Config
   try {
     config = loadConfig(env)
@@ -68,13 +65,13 @@ export async function main(argv: string[], env: Record<string, string | undefine
     })
     switch (command) {
       case 'serve':
-        return await serveCommand(config)
+        return await (await import('./serve.js')).serveCommand(config)
       case 'connect': {
         if (positionals.length !== 1) {
           out.error('usage: latchkey connect <provider>   (see "latchkey providers")')
           return EXIT.usage
         }
-        return await connectCommand(config, positionals[0] as string, out)
+        return await (await import('./connect.js')).connectCommand(config, positionals[0] as string, out)
       }
       case 'token': {
         const minValidity = values['min-validity'] === undefined ? 60 : Number(values['min-validity'])
@@ -85,9 +82,15 @@ export async function main(argv: string[], env: Record<string, string | undefine
         return await tokenCommand(config, positionals[0] as string, minValidity, out)
       }
       case 'doctor':
-        return await doctorCommand(config, env, out)
-      case 'providers':
-        return providersCommand(config, out)
+        return await (await import('./doctor.js')).doctorCommand(config, env, out)
+      case 'providers': {
+        const db = openDb(config.dbFile)
+        try {
+          return providersCommand(config, db, out)
+        } finally {
+          db.close()
+        }
+      }
       case 'dexcom': {
         const db = openDb(config.dbFile)
         try {
