@@ -24,6 +24,11 @@ export function enqueueOutbox(db: Db, m: NewOutboxMessage): number {
   return Number(result.lastInsertRowid)
 }
 
+/** Queues a notice that belongs to no flow or chat message: the reporter sends it to the allowed users. */
+export function enqueueNotice(db: Db, n: { kind: string; provider: string; text: string; createdAt: number }): number {
+  return enqueueOutbox(db, { ...n, flowId: null, chatId: null, messageId: null })
+}
+
 export function undeliveredOutbox(db: Db, limit = 50): OutboxMessage[] {
   return db
     .prepare(

@@ -1,5 +1,5 @@
 import { claimNotification, ensureConnection } from '../db/connections.js'
-import { enqueueOutbox } from '../db/outbox.js'
+import { enqueueNotice } from '../db/outbox.js'
 import { isAppError } from '../errors.js'
 import { asOAuthEntry, readAuthFile } from '../store/auth-json.js'
 import { humanDuration } from '../time-format.js'
@@ -31,12 +31,9 @@ export async function refreshDueTokens(deps: TokenDeps, source = new TokenSource
     if (provider.refreshTokenMaxAgeMs !== undefined) {
       const endsAt = connection.consentedAt + provider.refreshTokenMaxAgeMs
       if (endsAt - now <= RECONSENT_REMINDER_MS && claimNotification(deps.db, id, 'reconsent_reminded_at', now)) {
-        enqueueOutbox(deps.db, {
+        enqueueNotice(deps.db, {
           kind: 'reconsent_due',
           provider: id,
-          flowId: null,
-          chatId: null,
-          messageId: null,
           text: `⏰ ${provider.displayName} access ends ${humanDuration(endsAt - now)}: ${provider.displayName} limits it to a fixed time from consent. Send "connect ${id}" to renew it.`,
           createdAt: now,
         })

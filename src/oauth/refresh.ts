@@ -8,7 +8,7 @@ import {
   recordRefreshSuccess,
   type Connection,
 } from '../db/connections.js'
-import { enqueueOutbox } from '../db/outbox.js'
+import { enqueueNotice } from '../db/outbox.js'
 import { AppError, isAppError } from '../errors.js'
 import { withStoredCredentials } from '../providers/credentials.js'
 import { getProvider, providerName } from '../providers/lookup.js'
@@ -120,12 +120,9 @@ export class TokenSource {
     const expired = entry.expires !== undefined && entry.expires <= now
     const name = provider.displayName
     if (expired && claimNotification(this.#deps.db, provider.providerId, 'expiry_notified_at', now))
-      enqueueOutbox(this.#deps.db, {
+      enqueueNotice(this.#deps.db, {
         kind: 'refresh_failing',
         provider: provider.providerId,
-        flowId: null,
-        chatId: null,
-        messageId: null,
         text: `⚠️ ${name}: latchkey cannot renew the access token (${connection.lastError ?? 'error'}) and it has expired. It keeps retrying; nothing needs doing unless this lasts.`,
         createdAt: now,
       })
@@ -138,12 +135,9 @@ export class TokenSource {
     const id = provider.providerId
     this.#deps.log.warn({ provider: id, reason }, 'grant revoked: needs reconnecting')
     if (markNeedsReauth(this.#deps.db, id, now, reason))
-      enqueueOutbox(this.#deps.db, {
+      enqueueNotice(this.#deps.db, {
         kind: 'needs_reauth',
         provider: id,
-        flowId: null,
-        chatId: null,
-        messageId: null,
         text: `⚠️ ${providerName(this.#deps.config, id)} needs reconnecting: it no longer accepts latchkey's refresh token. Send "connect ${id}" to reconnect.`,
         createdAt: now,
       })

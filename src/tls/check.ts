@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import type { Deps } from '../deps.js'
-import { enqueueOutbox } from '../db/outbox.js'
+import { enqueueNotice } from '../db/outbox.js'
 import { CERT_WARNING_DAYS, certificateInfo, readCertificateFiles } from './certificate.js'
 
 const run = promisify(execFile)
@@ -46,12 +46,9 @@ export async function checkCertificate(deps: Pick<Deps, 'config' | 'db' | 'clock
     const first = deps.db.prepare('INSERT INTO tls_notices (fingerprint, notified_at) VALUES (?, ?) ON CONFLICT DO NOTHING').run(info.fingerprint, now).changes === 1
     if (first) {
       notified = true
-      enqueueOutbox(deps.db, {
+      enqueueNotice(deps.db, {
         kind: 'certificate_expiring',
         provider: 'latchkey',
-        flowId: null,
-        chatId: null,
-        messageId: null,
         text:
           `⚠️ latchkey's HTTPS certificate ${daysLeft < 0 ? 'has expired' : `expires in ${daysLeft} days`} (${new Date(info.notAfter).toISOString().slice(0, 10)}). ` +
           (tls.renewCommand ? `Renewing it failed or did not help; run "${tls.renewCommand}" by hand.` : 'Renew it with "tailscale cert", or set tls.renewCommand.'),
