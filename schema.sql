@@ -153,3 +153,14 @@ CREATE TABLE IF NOT EXISTS sync_state (
   updated_at      INTEGER NOT NULL,
   PRIMARY KEY (provider, stream)
 );
+
+-- RFC 8628 device authorization flows: the flow row in oauth_flows plus what polling needs.
+-- The device code is a credential: it lives here only until the flow ends (row deleted).
+CREATE TABLE IF NOT EXISTS device_flows (
+  flow_id          TEXT PRIMARY KEY REFERENCES oauth_flows (id) ON DELETE CASCADE,
+  device_code      TEXT NOT NULL,
+  user_code        TEXT NOT NULL,
+  verification_uri TEXT NOT NULL,
+  interval_ms      INTEGER NOT NULL,
+  next_poll_at     INTEGER NOT NULL
+);

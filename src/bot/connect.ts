@@ -4,6 +4,7 @@ import { clearChatState, getChatState, setChatState, type ChatState } from '../d
 import { getFlowById, setFlowMessage } from '../db/oauth-flows.js'
 import { saveCredentials } from '../db/provider-credentials.js'
 import { isAppError } from '../errors.js'
+import { startDeviceFlow } from '../oauth/device.js'
 import { startFlow } from '../oauth/flow.js'
 import { withStoredCredentials } from '../providers/credentials.js'
 import { getProvider } from '../providers/lookup.js'
@@ -48,6 +49,7 @@ const PLEASE_DELETE =
  */
 export async function sendConnectLink(deps: Deps, api: Api, chatId: number, provider: Provider): Promise<void> {
   const name = provider.displayName
+  if (provider.redirectMode === 'device') return sendDeviceCode(deps, api, chatId, provider)
   const flow = startFlow(deps, { provider: provider.providerId, chatId })
   const paste = provider.redirectMode === 'paste'
   const keyboard = new InlineKeyboard().url(`Open ${name}`, paste ? flow.authorizationUrl : flow.startUrl)
@@ -60,6 +62,28 @@ export async function sendConnectLink(deps: Deps, api: Api, chatId: number, prov
   setFlowMessage(deps.db, flow.flowId, chatId, sent.message_id)
   if (paste) setChatState(deps.db, { chatId, step: 'paste', provider: provider.providerId, clientId: null, flowId: flow.flowId, updatedAt: deps.clock.now() })
   deps.log.info({ provider: provider.providerId, flowId: flow.flowId, paste }, 'flow started from the chat')
+}
+
+/**
+ * Device mode (RFC 8628): the bot shows the verification page as a button and the user code to
+ * type there; the resolve job polls the token endpoint and the result edits this message.
+ */
+async function sendDeviceCode(deps: Deps, api: Api, chatId: number, provider: Provider): Promise<void> {
+  const name = provider.displayName
+  let device
+  try {
+    device = await startDeviceFlow(deps, { provider: provider.providerId, chatId })
+  } catch (err) {
+    if (!isAppError(err)) throw err
+    await api.sendMessage(chatId, `❌ ${name} did not start device sign-in: ${err.message}`)
+    return
+  }
+  const minutes = Math.round((device.expiresAt - deps.clock.now()) / 60_000)
+  const keyboard = new InlineKeyboard().url(`Open ${name}`, device.verificationUriComplete ?? device.verificationUri)
+  const text = `${name}: open ${device.verificationUri} and enter the code\n\n${device.userCode}\n\nwaiting for you to approve… (expires in ${minutes} min)`
+  const sent = await api.sendMessage(chatId, text, { reply_markup: keyboard, ...LINK_OPTIONS })
+  setFlowMessage(deps.db, device.flowId, chatId, sent.message_id)
+  deps.log.info({ provider: provider.providerId, flowId: device.flowId }, 'device flow started from the chat')
 }
 
 /** `connect <provider>`: asks for client credentials when there are none, else sends the link. */

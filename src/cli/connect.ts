@@ -27,12 +27,14 @@ export async function connectCommand(config: Config, providerId: string, out: Ou
   } catch (err) {
     throw daemonUnreachable(config, err)
   }
-  const body = started.body as unknown as { state?: string; startUrl?: string; message?: string; expiresAt?: number }
+  const body = started.body as unknown as { state?: string; startUrl?: string; userCode?: string; message?: string; expiresAt?: number }
   if (started.statusCode !== 201 || !body.state || !body.startUrl)
     throw new AppError('OAUTH_ERROR', body.message ?? `the daemon answered HTTP ${started.statusCode}`)
 
   const name = providerName(config, providerId)
-  out.info(`Open this link to connect ${name} (expires in 10 min):\n\n  ${body.startUrl}\n\nWaiting for you to approve…`)
+  const minutes = body.expiresAt ? Math.max(1, Math.round((body.expiresAt - Date.now()) / 60_000)) : 10
+  const code = body.userCode ? `\n\nand enter the code: ${body.userCode}` : ''
+  out.info(`Open this link to connect ${name} (expires in ${minutes} min):\n\n  ${body.startUrl}${code}\n\nWaiting for you to approve…`)
   for (;;) {
     let res
     try {

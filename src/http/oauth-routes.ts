@@ -4,8 +4,9 @@ import type { Deps } from '../deps.js'
 import { deleteFlow, getFlowById, getFlowByState, type Flow } from '../db/oauth-flows.js'
 import { takePendingCode } from '../db/oauth-pending.js'
 import { isAppError } from '../errors.js'
-import { providerName } from '../providers/lookup.js'
+import { getProvider, providerName } from '../providers/lookup.js'
 import { acceptCallback, parseCallbackQuery, stateCookieName } from '../oauth/callback.js'
+import { startDeviceFlow } from '../oauth/device.js'
 import { startFlow } from '../oauth/flow.js'
 import { TOKEN_PATTERN } from '../oauth/random.js'
 import { describeFailure, missingScopes } from '../oauth/report.js'
@@ -93,6 +94,20 @@ export async function oauthRoutes(app: FastifyInstance, deps: Deps, opts: OAuthR
       return reply.code(400).send({ error: 'invalid_request', message })
     }
     try {
+      if (getProvider(deps.config, body.data.provider).redirectMode === 'device') {
+        // RFC 8628: no redirect; the user opens the verification page and types the code.
+        const device = await startDeviceFlow(deps, body.data)
+        deps.log.info({ provider: device.provider, flowId: device.flowId }, 'device flow started')
+        return reply.code(201).header('cache-control', 'no-store').send({
+          state: device.state,
+          flowId: device.flowId,
+          provider: device.provider,
+          startUrl: device.verificationUriComplete ?? device.verificationUri,
+          authorizationUrl: device.verificationUri,
+          userCode: device.userCode,
+          expiresAt: device.expiresAt,
+        })
+      }
       const flow = startFlow(deps, body.data)
       deps.log.info({ provider: flow.provider, flowId: flow.flowId, exchange: body.data.exchange }, 'flow started')
       return reply.code(201).header('cache-control', 'no-store').send({
@@ -105,6 +120,8 @@ export async function oauthRoutes(app: FastifyInstance, deps: Deps, opts: OAuthR
       })
     } catch (err) {
       if (isAppError(err, 'PROVIDER_UNKNOWN')) return reply.code(404).send({ error: 'provider_unknown', message: err.message })
+      if (isAppError(err, 'PROVIDER_BAD_RESPONSE') || isAppError(err, 'PROVIDER_UNREACHABLE'))
+        return reply.code(502).send({ error: 'provider_error', message: err.message })
       if (isAppError(err, 'PROVIDER_NOT_CONFIGURED'))
         return reply.code(409).send({ error: 'provider_not_configured', message: err.message })
       throw err

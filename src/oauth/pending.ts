@@ -1,14 +1,15 @@
 import { randomBytes } from 'node:crypto'
 import { threadId } from 'node:worker_threads'
 import type { Deps } from '../deps.js'
-import { upsertConsent } from '../db/connections.js'
-import { expireFlows, finishFlow, getFlowByState, purgeFinishedFlows, type Flow } from '../db/oauth-flows.js'
-import { claimPending, deletePending, markCodeSent, type PendingCode } from '../db/oauth-pending.js'
+import { expireFlows, getFlowByState, purgeFinishedFlows } from '../db/oauth-flows.js'
+import { claimPending, markCodeSent, type PendingCode } from '../db/oauth-pending.js'
 import { enqueueOutbox } from '../db/outbox.js'
 import { isAppError } from '../errors.js'
 import { withStoredCredentials } from '../providers/credentials.js'
 import { providerName } from '../providers/lookup.js'
 import { saveOAuthEntry } from '../store/auth-json.js'
+import { pollDeviceFlows } from './device.js'
+import { finishExchangingFlow, type Outcome } from './finish.js'
 import { flowReport } from './report.js'
 import { buildTokenRequest } from './requests.js'
 import { fetchToken } from './token-client.js'
@@ -25,28 +26,6 @@ export interface ResolveSummary {
   expired: number
   /** States whose status changed, for long-polling readers. */
   changedStates: string[]
-}
-
-type Outcome = { status: 'connected'; grantedScopes: string[] | null } | { status: 'failed'; error: string }
-
-/** Ends an exchanging flow, drops its code and queues the report, in one transaction. */
-function finish(deps: Pick<Deps, 'db' | 'config'>, flow: Flow, outcome: Outcome, now: number): void {
-  deps.db.transaction(() => {
-    const ended: Flow =
-      outcome.status === 'connected'
-        ? { ...flow, status: 'connected', grantedScopes: outcome.grantedScopes, finishedAt: now }
-        : { ...flow, status: 'failed', error: outcome.error, finishedAt: now }
-    const changed = finishFlow(deps.db, flow.state, now, {
-      status: outcome.status,
-      ...(outcome.status === 'failed' ? { error: outcome.error } : {}),
-      ...(outcome.status === 'connected' && outcome.grantedScopes ? { grantedScopes: outcome.grantedScopes } : {}),
-    })
-    deletePending(deps.db, flow.state)
-    if (!changed) return
-    if (outcome.status === 'connected')
-      upsertConsent(deps.db, { provider: flow.provider, now, requestedScopes: flow.requestedScopes, grantedScopes: outcome.grantedScopes })
-    enqueueOutbox(deps.db, flowReport(ended, now, providerName(deps.config, flow.provider)))
-  })()
 }
 
 /** Exchanges one claimed code at most once: the send is recorded and committed before the POST. */
@@ -113,9 +92,17 @@ export async function resolvePending(deps: Deps, worker = `${process.pid}.${thre
     const outcome = await exchange(deps, pending, worker)
     const flow = outcome && getFlowByState(deps.db, pending.state)
     if (!outcome || !flow) continue
-    finish(deps, flow, outcome, deps.clock.now())
+    finishExchangingFlow(deps, flow, outcome, deps.clock.now())
     summary[outcome.status]++
     summary.changedStates.push(pending.state)
+  }
+
+  // Device flows (RFC 8628) are pending flows too: poll those whose interval has passed.
+  for (const state of await pollDeviceFlows(deps)) {
+    const status = getFlowByState(deps.db, state)?.status
+    if (status === 'connected') summary.connected++
+    else summary.failed++
+    summary.changedStates.push(state)
   }
 
   purgeFinishedFlows(deps.db, now - FINISHED_FLOW_RETENTION_MS)

@@ -33,6 +33,7 @@ export interface TokenRequest {
 export type TokenGrant =
   | { grantType: 'authorization_code'; code: string; redirectUri: string; codeVerifier: string | null }
   | { grantType: 'refresh_token'; refreshToken: string }
+  | { grantType: 'device_code'; deviceCode: string }
 
 // RFC 6749 §2.3.1: id and secret are form-urlencoded before they are joined for Basic.
 const formEncode = (s: string): string => encodeURIComponent(s).replace(/%20/g, '+')
@@ -52,15 +53,26 @@ export function buildTokenRequest(
           redirect_uri: grant.redirectUri,
           ...(grant.codeVerifier ? { code_verifier: grant.codeVerifier } : {}),
         }
-      : { ...provider.refreshParams, grant_type: 'refresh_token', refresh_token: grant.refreshToken }
-  // GitHub answers form-encoded unless asked for JSON.
+      : grant.grantType === 'refresh_token'
+        ? { ...provider.refreshParams, grant_type: 'refresh_token', refresh_token: grant.refreshToken }
+        : { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: grant.deviceCode }
+  return { url: tokenUrl, ...withClientAuth(provider, form) }
+}
+
+/**
+ * Adds the provider's client authentication to a request to one of its endpoints: HTTP Basic
+ * or client_id (+ client_secret) in the form (RFC 6749 §2.3.1). Asks for JSON, since GitHub
+ * answers form-encoded otherwise.
+ */
+export function withClientAuth(
+  provider: Pick<Provider, 'clientId' | 'clientSecret' | 'clientAuth'>,
+  form: Record<string, string>,
+): { form: Record<string, string>; headers: Record<string, string> } {
   const headers: Record<string, string> = { accept: 'application/json' }
   const clientId = provider.clientId ?? ''
   if (provider.clientAuth === 'basic' && provider.clientSecret !== undefined) {
     headers.authorization = `Basic ${Buffer.from(`${formEncode(clientId)}:${formEncode(provider.clientSecret)}`).toString('base64')}`
-  } else {
-    form.client_id = clientId
-    if (provider.clientSecret !== undefined) form.client_secret = provider.clientSecret
+    return { form, headers }
   }
-  return { url: tokenUrl, form, headers }
+  return { form: { ...form, client_id: clientId, ...(provider.clientSecret !== undefined ? { client_secret: provider.clientSecret } : {}) }, headers }
 }

@@ -35,8 +35,11 @@ const fields = {
   refreshTokenMaxAgeMs: z.number().int().positive(),
   /** Where the user registers an app to get a client id. */
   docsUrl: z.string().url(),
-  /** "paste": the redirect cannot reach latchkey, so the user pastes the code or URL into the chat. */
-  redirectMode: z.enum(['callback', 'paste']),
+  /**
+   * "paste": the redirect cannot reach latchkey, so the user pastes the code or URL into the
+   * chat. "device": no redirect at all; RFC 8628 (needs `deviceAuthorizationUrl`).
+   */
+  redirectMode: z.enum(['callback', 'paste', 'device']),
   /** RFC 7009 token revocation endpoint, used by /disconnect. */
   revocationUrl: SecureUrlSchema,
   /** RFC 8628 device authorization endpoint. */
