@@ -1,6 +1,7 @@
 // The dexcom-sync job's logic: pull new EGVs and events into SQLite, window by window.
 import { getConnection } from '../db/connections.js'
 import type { Deps } from '../deps.js'
+import type { Db } from '../db/open.js'
 import { isAppError } from '../errors.js'
 import { TokenSource } from '../oauth/refresh.js'
 import { getProvider } from '../providers/lookup.js'
@@ -137,25 +138,18 @@ async function pullStream(
     const windowEnd = Math.min(start + limits.maxWindow, end)
     const range = { start, end: windowEnd }
     const fetchedAt = clock.now()
-    if (stream === 'egvs') {
-      const page = parseEgvs(await fetchEgvs(client, range))
+    // One window: its rows and the cursor move commit together, or not at all.
+    const store = <T>(page: { records: T[]; invalid: unknown[] }, upsert: (db: Db, provider: string, records: T[], at: number) => number) => {
       db.transaction(() => {
-        result.added += upsertReadings(db, providerId, page.records, fetchedAt)
-        advanceCursor(db, providerId, stream, windowEnd, fetchedAt)
-      })()
-      result.fetched += page.records.length
-      result.invalid += page.invalid.length
-      if (page.invalid.length) log.warn({ provider: providerId, stream, skipped: page.invalid.slice(0, 5) }, 'dexcom records skipped')
-    } else {
-      const page = parseEvents(await fetchEvents(client, range))
-      db.transaction(() => {
-        result.added += upsertEvents(db, providerId, page.records, fetchedAt)
+        result.added += upsert(db, providerId, page.records, fetchedAt)
         advanceCursor(db, providerId, stream, windowEnd, fetchedAt)
       })()
       result.fetched += page.records.length
       result.invalid += page.invalid.length
       if (page.invalid.length) log.warn({ provider: providerId, stream, skipped: page.invalid.slice(0, 5) }, 'dexcom records skipped')
     }
+    if (stream === 'egvs') store(parseEgvs(await fetchEgvs(client, range)), upsertReadings)
+    else store(parseEvents(await fetchEvents(client, range)), upsertEvents)
     result.windows++
     result.cursorAt = Math.max(result.cursorAt ?? windowEnd, windowEnd)
     start = windowEnd
