@@ -38,3 +38,21 @@ export function backoffMs(failures: number, random: () => number = Math.random):
   const base = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, failures - 1))
   return Math.round(base * (0.8 + 0.4 * random()))
 }
+
+const minutesOf = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5))
+
+/** Whether `now` falls in the daily UTC window [start, end); the window may wrap midnight. */
+export function inDailyWindow(now: number, window: { start: string; end: string }): boolean {
+  const d = new Date(now)
+  const minute = d.getUTCHours() * 60 + d.getUTCMinutes()
+  const start = minutesOf(window.start)
+  const end = minutesOf(window.end)
+  return start <= end ? minute >= start && minute < end : minute >= start || minute < end
+}
+
+/** Epoch ms of the next end of the daily UTC window after `now`. */
+export function nextWindowEnd(now: number, window: { end: string }): number {
+  const d = new Date(now)
+  const end = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) + minutesOf(window.end) * 60_000
+  return end > now ? end : end + 24 * 60 * 60_000
+}

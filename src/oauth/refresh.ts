@@ -16,7 +16,7 @@ import type { Provider } from '../providers/schema.js'
 import { withAuthLock } from '../store/auth-lock.js'
 import { asOAuthEntry, readAuthFile, writeAuthFileAtomic, type OAuthEntry } from '../store/auth-json.js'
 import { humanDuration } from '../time-format.js'
-import { backoffMs, shouldRefresh } from './refresh-policy.js'
+import { backoffMs, inDailyWindow, nextWindowEnd, shouldRefresh } from './refresh-policy.js'
 import { buildTokenRequest } from './requests.js'
 import { fetchToken } from './token-client.js'
 import { parseTokenResponse } from './token-response.js'
@@ -87,6 +87,7 @@ export class TokenSource {
 
       const request = buildTokenRequest(provider, { grantType: 'refresh_token', refreshToken: entry.refresh })
       let error: string
+      let retryAt: number | undefined
       try {
         const outcome = parseTokenResponse(provider, await fetchToken(http, request), clock.now(), entry.refresh)
         if (outcome.kind === 'tokens') {
@@ -100,17 +101,21 @@ export class TokenSource {
           // D3: if the stored refresh token changed, another writer won the race: use theirs.
           const current = asOAuthEntry((await readAuthFile(config.authFile))[id])
           if (current && current.refresh !== entry.refresh) return current
-          this.#reportNeedsReauth(provider, now, 'invalid_grant')
-          throw needsReauth(provider)
-        }
-        error = outcome.kind === 'oauth_error' ? outcome.error : 'bad_response'
+          if (!provider.transientRefreshWindow || !inDailyWindow(now, provider.transientRefreshWindow)) {
+            this.#reportNeedsReauth(provider, now, 'invalid_grant')
+            throw needsReauth(provider)
+          }
+          // A known nightly glitch, not a revoked grant: try again once the window is over.
+          error = 'invalid_grant_in_maintenance_window'
+          retryAt = nextWindowEnd(now, provider.transientRefreshWindow) + Math.round(Math.random() * 60_000)
+        } else error = outcome.kind === 'oauth_error' ? outcome.error : 'bad_response'
         log.warn({ provider: id, status: outcome.status, error }, 'token refresh refused')
       } catch (err) {
         if (!isAppError(err, 'PROVIDER_UNREACHABLE')) throw err
         error = 'provider_unreachable'
         log.warn({ provider: id, reason: err.message }, 'token endpoint unreachable')
       }
-      const updated = recordRefreshFailure(db, id, now, error, now + backoffMs(connection.failureCount + 1))
+      const updated = recordRefreshFailure(db, id, now, error, retryAt ?? now + backoffMs(connection.failureCount + 1))
       return this.#failing(provider, updated, entry, now)
     })
   }

@@ -44,6 +44,13 @@ const fields = {
   revocationUrl: SecureUrlSchema,
   /** RFC 8628 device authorization endpoint. */
   deviceAuthorizationUrl: SecureUrlSchema,
+  /**
+   * A daily UTC window ('HH:MM'–'HH:MM', may wrap midnight) in which refresh failures, even
+   * invalid_grant, are transient: Dexcom's nightly backups (dexcom-api.md §4).
+   */
+  transientRefreshWindow: z
+    .object({ start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM'), end: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM') })
+    .strict(),
 }
 
 /**
@@ -63,6 +70,7 @@ export const ProviderSchema = z
     redirectMode: fields.redirectMode.optional(),
     revocationUrl: fields.revocationUrl.optional(),
     deviceAuthorizationUrl: fields.deviceAuthorizationUrl.optional(),
+    transientRefreshWindow: fields.transientRefreshWindow.optional(),
   })
   .strict()
 
