@@ -4,6 +4,7 @@ import { ensureApiToken } from './api-token.js'
 import { startBotIfConfigured, type RunningBot } from './bot/service.js'
 import type { Config } from './config.js'
 import { createDeps, type Deps } from './deps.js'
+import { hasActiveFlows } from './db/oauth-flows.js'
 import { buildServer } from './http/server.js'
 import { startScheduler, type Scheduler } from './jobs/scheduler.js'
 import type { ResolveSummary } from './oauth/pending.js'
@@ -12,6 +13,9 @@ import { AppError } from './errors.js'
 import { listenWithRetry } from './http/listen.js'
 import { readCertificateFiles } from './tls/certificate.js'
 import { watchCertificate } from './tls/reloader.js'
+
+/** resolve-pending's own Bree interval: a slow sweep (expiry, purge) when nothing is active. */
+const IDLE_RESOLVE_INTERVAL_MS = 10 * 60 * 1000
 
 export interface Daemon {
   app: FastifyInstance
@@ -44,7 +48,8 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
   const scheduler = await startScheduler(deps, [
     {
       name: 'resolve-pending',
-      intervalMs: config.resolveIntervalMs,
+      // The frequent safety net is the watch below; this only purges old flows when idle.
+      intervalMs: IDLE_RESOLVE_INTERVAL_MS,
       onResult: (result) => {
         for (const state of (result as ResolveSummary).changedStates) deps.events.emit('flow-changed', state)
       },
@@ -54,11 +59,18 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
     ...(tlsFiles ? [{ name: 'tls-check', intervalMs: 24 * 60 * 60 * 1000 }] : []),
   ])
   deps.events.on('callback', () => scheduler.runNow('resolve-pending'))
+  // Every resolveIntervalMs, run the job only while some flow is active: a worker per tick
+  // would cost CPU all day on an idle box.
+  const watch = setInterval(() => {
+    if (hasActiveFlows(deps.db)) scheduler.runNow('resolve-pending')
+  }, config.resolveIntervalMs)
+  watch.unref()
 
   let address: string
   try {
     address = await listenWithRetry(app, config.listen.host, config.listen.port, deps.log)
   } catch (err) {
+    clearInterval(watch)
     await scheduler.stop()
     deps.db.close()
     throw err
@@ -81,6 +93,7 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
     url: address,
     close: () =>
       (closing ??= (async () => {
+        clearInterval(watch)
         stopWatching()
         await bot?.stop()
         await app.close()

@@ -178,3 +178,8 @@ export function purgeFinishedFlows(db: Db, before: number): number {
 export function setFlowMessage(db: Db, flowId: string, chatId: number, messageId: number): void {
   db.prepare('UPDATE oauth_flows SET chat_id = ?, message_id = ? WHERE id = ?').run(chatId, messageId, flowId)
 }
+
+/** True while some flow still needs the resolve job (waiting for a callback or a code exchange). */
+export function hasActiveFlows(db: Db): boolean {
+  return db.prepare(`SELECT 1 FROM oauth_flows WHERE status IN ('waiting', 'exchanging') LIMIT 1`).get() !== undefined
+}

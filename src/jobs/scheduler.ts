@@ -12,6 +12,8 @@ export const STOP_GRACE_MS = 5_000
 export interface Scheduler {
   /** Runs a job now; if it is already running, runs it again as soon as it ends. */
   runNow(name: string): void
+  /** Whether a worker of this job is running now. */
+  isRunning(name: string): boolean
   stop(): Promise<void>
 }
 
@@ -78,6 +80,7 @@ export async function startScheduler(deps: Pick<Deps, 'config' | 'log'>, jobs: J
       if (bree.workers.has(name)) rerun.add(name)
       else void bree.run(name)
     },
+    isRunning: (name) => bree.workers.has(name),
     async stop() {
       stopping = true
       // bree.stop() waits for workers with no upper bound (breejs/bree#49): bound it.
