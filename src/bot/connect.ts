@@ -1,7 +1,7 @@
 import { Composer, InlineKeyboard, type Api, type Context } from 'grammy'
 import type { Deps } from '../deps.js'
 import { clearChatState, getChatState, setChatState, type ChatState } from '../db/bot-state.js'
-import { getFlowById, setFlowMessage } from '../db/oauth-flows.js'
+import { consumeWaitingFlow, getFlowById, setFlowMessage } from '../db/oauth-flows.js'
 import { saveCredentials } from '../db/provider-credentials.js'
 import { isAppError } from '../errors.js'
 import { startDeviceFlow } from '../oauth/device.js'
@@ -54,6 +54,10 @@ export async function sendConnectLink(deps: Deps, api: Api, chatId: number, prov
   const paste = provider.redirectMode === 'paste'
   const keyboard = new InlineKeyboard().url(`Open ${name}`, paste ? flow.authorizationUrl : flow.startUrl)
   if (!paste) keyboard.row().text('Can’t open the link?', `p:${flow.flowId}`)
+  // A provider with a device endpoint (GitHub, Google) can also sign in with a code (RFC 8628), but
+  // only if its app allows it (GitHub: "Enable Device Flow"): so a code is offered here, one tap
+  // away, and only `redirectMode: "device"` in the config makes it the default.
+  if (provider.deviceAuthorizationUrl) keyboard.row().text('Use a code instead', `u:${flow.flowId}`)
   const minutes = Math.round((flow.expiresAt - deps.clock.now()) / 60_000)
   const text =
     `${name}: waiting for you to approve… (expires in ${minutes} min)` +
@@ -233,6 +237,27 @@ export function connectComposer(deps: Deps): Composer<Context> {
       `Open this link, approve at ${name}, then paste here the whole address your browser lands on (it may fail to load; copy it anyway), or the code ${name} shows.`,
       { reply_markup: new InlineKeyboard().url(`Open ${name}`, flow.authorizationUrl), ...LINK_OPTIONS },
     )
+  })
+
+  // "Use a code instead": end the browser flow first (compare-and-set, so a callback arriving now
+  // cannot also connect), then start a device flow whose result edits a new message.
+  composer.callbackQuery(/^u:([A-Za-z0-9_-]{43})$/, async (ctx) => {
+    const chatId = ctx.chat?.id as number
+    const flow = getFlowById(deps.db, ctx.match[1] ?? '')
+    const ended =
+      flow !== undefined && flow.chatId === chatId && consumeWaitingFlow(deps.db, flow.state, deps.clock.now(), { status: 'failed', error: 'superseded', finished: true })
+    if (!flow || !ended) {
+      await ctx.answerCallbackQuery({ text: 'That link has expired or was already used.' })
+      return
+    }
+    await ctx.answerCallbackQuery()
+    if (getChatState(deps.db, chatId)?.flowId === flow.id) clearChatState(deps.db, chatId)
+    const provider = withStoredCredentials(deps.db, getProvider(deps.config, flow.provider))
+    if (flow.messageId !== null)
+      await ctx.api.editMessageText(chatId, flow.messageId, `${provider.displayName}: using a code instead (below).`).catch((err: unknown) => {
+        deps.log.warn({ flowId: flow.id, reason: (err as Error).message }, 'could not edit the link message')
+      })
+    await sendDeviceCode(deps, ctx.api, chatId, provider)
   })
 
   composer.on('message:text', async (ctx, next) => {

@@ -101,6 +101,7 @@ export async function resolvePending(deps: Deps, worker = `${process.pid}.${thre
   for (const state of await pollDeviceFlows(deps)) {
     const status = getFlowByState(deps.db, state)?.status
     if (status === 'connected') summary.connected++
+    else if (status === 'expired') summary.expired++
     else summary.failed++
     summary.changedStates.push(state)
   }

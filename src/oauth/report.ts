@@ -23,6 +23,8 @@ export function describeFailure(error: string | null, name: string): string {
       return `${name} is no longer in the configuration`
     case 'bad_response':
       return `${name} sent a token response latchkey could not use`
+    case 'superseded':
+      return 'it was replaced by a sign-in with a code'
     default:
       return `${name} answered "${error ?? 'unknown_error'}"`
   }

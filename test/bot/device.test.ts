@@ -1,8 +1,10 @@
 // Device mode from the chat: the bot shows the verification page and the user code; the
 // resolve job polls; the same message is edited to ✅.
 import t from 'tap'
+import { getFlowById } from '../../src/db/oauth-flows.js'
+import { buttons } from '../support/bot-api-server.js'
 import { fakeServer } from '../support/deps.js'
-import { botWorld, editOf, say } from './harness.js'
+import { USER, botWorld, editOf, linkMessageIdOf, say } from './harness.js'
 
 t.test('connect a device-mode provider: code shown, then ✅', async (t) => {
   let approved = false
@@ -29,4 +31,48 @@ t.test('connect a device-mode provider: code shown, then ✅', async (t) => {
   t.pass('the waiting message was edited to ✅')
   t.notOk(w.tg.requests.some((r) => r.raw.includes('bot-device-code-canary')), 'the device code never reaches Telegram')
   t.notMatch(w.logs.text(), 'bot-device-code-canary', 'nor the log')
+})
+
+t.test('a callback-mode provider with a device endpoint offers "Use a code instead"', async (t) => {
+  let approved = false
+  let base = ''
+  const as = await fakeServer(t, (req) => {
+    if (req.url === '/device') return { json: { device_code: 'switch-device-code-canary', user_code: 'MNOP-QRST', verification_uri: `${base}/activate`, expires_in: 600, interval: 1 } }
+    return approved ? { json: { access_token: 's-at', expires_in: 3600, token_type: 'Bearer' } } : { status: 400, json: { error: 'authorization_pending' } }
+  })
+  base = as.url
+  const w = await botWorld(t, {
+    providers: { hub: { displayName: 'Hub', authorizationUrl: `${as.url}/a`, tokenUrl: `${as.url}/token`, deviceAuthorizationUrl: `${as.url}/device`, clientId: 'c', clientSecret: 's', scopes: ['read'] } },
+  })
+  const link = await say(w, 'connect hub', /^Hub: waiting for you to approve/)
+  const linkMessageId = linkMessageIdOf(w, link)
+  const useCode = buttons(link.payload).find((b) => b.text === 'Use a code instead')
+  t.match(useCode?.callback_data, /^u:[A-Za-z0-9_-]{43}$/, 'the link message offers a code')
+  const browserFlowId = String(useCode?.callback_data).slice(2)
+
+  let from = w.tg.requests.length
+  w.tg.userTaps(USER, linkMessageId, String(useCode?.callback_data))
+  const shown = await w.tg.waitFor((r) => r.method === 'sendMessage' && /MNOP-QRST/.test(String(r.payload.text)), { from, what: 'the code' })
+  t.equal(shown.payload.text, `Hub: open ${as.url}/activate and enter the code\n\nMNOP-QRST\n\nwaiting for you to approve… (expires in 10 min)`)
+  t.match(shown.payload, { protect_content: true, link_preview_options: { is_disabled: true } })
+  const switched = await editOf(w, linkMessageId, /using a code instead/)
+  t.same(buttons(switched.payload), [], 'the old link message loses its buttons')
+  t.match(getFlowById(w.daemon.deps.db, browserFlowId), { status: 'failed', error: 'superseded' }, 'the browser flow can no longer connect')
+
+  from = w.tg.requests.length
+  w.tg.userTaps(USER, linkMessageId, String(useCode?.callback_data))
+  const answer = await w.tg.waitFor((r) => r.method === 'answerCallbackQuery', { from, what: 'the second tap answered' })
+  t.match(answer.payload.text, /expired or was already used/, 'a second tap starts nothing')
+  t.equal(as.requests.filter((r) => r.url === '/device').length, 1, 'one device authorization request')
+
+  const codeMessageId = [...w.tg.messages.values()].find((m) => m.fromBot && m.text.includes('MNOP-QRST'))?.messageId as number
+  approved = true
+  const done = editOf(w, codeMessageId, /^✅ Hub connected/)
+  const tick = setInterval(() => w.daemon.scheduler.runNow('resolve-pending'), 300)
+  t.teardown(() => clearInterval(tick))
+  await done
+  clearInterval(tick)
+  t.pass('the code message was edited to ✅')
+  t.notOk(w.tg.requests.some((r) => r.raw.includes('switch-device-code-canary')), 'the device code never reaches Telegram')
+  t.notMatch(w.logs.text(), 'switch-device-code-canary', 'nor the log')
 })

@@ -83,13 +83,14 @@ t.test('access_denied ends as denied, expired_token as expired, each reported on
   const expired = await setup(t, [{ status: 400, json: { error: 'expired_token' } }])
   const b = await startDeviceFlow(expired.deps, { provider: 'devy' })
   expired.deps.clock.advance(5_000)
-  await resolvePending(expired.deps)
+  t.match(await resolvePending(expired.deps), { expired: 1, failed: 0, changedStates: [b.state] }, 'counted as expired')
   t.equal(getFlowByState(expired.deps.db, b.state)?.status, 'expired')
   t.match(undeliveredOutbox(expired.deps.db)[0]?.text, /^⌛ Devy: the link expired/)
   expired.deps.clock.advance(60_000)
   await resolvePending(expired.deps)
   t.equal(expired.polls().length, 1)
   t.equal(undeliveredOutbox(expired.deps.db).length, 1)
+  for (const d of [denied.deps, expired.deps]) t.notMatch(d.logs.text(), DEVICE_CODE, 'the device code never reaches the log')
 })
 
 t.test('POST /oauth/flows for a device provider answers the code to show', async (t) => {
