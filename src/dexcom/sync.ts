@@ -138,12 +138,14 @@ async function pullStream(
     const windowEnd = Math.min(start + limits.maxWindow, end)
     const range = { start, end: windowEnd }
     const fetchedAt = clock.now()
-    // One window: its rows and the cursor move commit together, or not at all.
+    // One window: its rows and the cursor move commit together, or not at all. IMMEDIATE: the
+    // upsert reads a count before it writes, and a deferred transaction upgraded after another
+    // connection's commit fails at once with SQLITE_BUSY instead of waiting (WAL snapshots).
     const store = <T>(page: { records: T[]; invalid: unknown[] }, upsert: (db: Db, provider: string, records: T[], at: number) => number) => {
       db.transaction(() => {
         result.added += upsert(db, providerId, page.records, fetchedAt)
         advanceCursor(db, providerId, stream, windowEnd, fetchedAt)
-      })()
+      }).immediate()
       result.fetched += page.records.length
       result.invalid += page.invalid.length
       if (page.invalid.length) log.warn({ provider: providerId, stream, skipped: page.invalid.slice(0, 5) }, 'dexcom records skipped')
