@@ -1,4 +1,5 @@
 import type { Config } from '../config.js'
+import { isFlowEnded } from '../db/oauth-flows.js'
 import { AppError } from '../errors.js'
 import { providerName } from '../providers/lookup.js'
 import { describeFailure } from '../oauth/report.js'
@@ -13,7 +14,6 @@ interface PendingAnswer {
   missingScopes?: string[]
 }
 
-const TERMINAL = new Set(['connected', 'denied', 'failed', 'expired'])
 
 /**
  * `latchkey connect <provider>`: starts a flow through the running daemon, prints the link,
@@ -44,7 +44,7 @@ export async function connectCommand(config: Config, providerId: string, out: Ou
     }
     if (res.statusCode !== 200) throw new AppError('OAUTH_ERROR', `the flow disappeared (HTTP ${res.statusCode})`)
     const answer = res.body as unknown as PendingAnswer
-    if (!TERMINAL.has(answer.status)) continue
+    if (!isFlowEnded(answer.status)) continue
     if (answer.status === 'connected') {
       const scopes = answer.scopes?.length ? ` (scopes: ${answer.scopes.join(', ')})` : ''
       out.info(`✅ ${name} connected${scopes}`)

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DEFAULT_PORT, parseConfig } from '../config.js'
 import { startDaemon } from '../daemon.js'
-import { getFlowByState } from '../db/oauth-flows.js'
+import { getFlowByState, isFlowEnded } from '../db/oauth-flows.js'
 import { glucoseReport } from '../dexcom/report.js'
 import { readReadings } from '../dexcom/store.js'
 import { startDexcomSimulator } from '../dexcom/simulator/index.js'
@@ -17,7 +17,6 @@ import type { Output } from './output.js'
 /** A local fake app registered with the simulator only; not a Dexcom credential. */
 const DEMO_CLIENT = { clientId: 'latchkey-demo', clientSecret: 'latchkey-demo-secret' }
 const PROVIDER = 'dexcom-sandbox'
-const TERMINAL = new Set(['connected', 'denied', 'failed', 'expired'])
 
 async function portFree(port: number): Promise<boolean> {
   const server = createServer()
@@ -72,7 +71,7 @@ export async function demoCommand(env: Record<string, string | undefined>, out: 
     const status = await new Promise<string>((resolve) => {
       const check = () => {
         const current = getFlowByState(daemon.deps.db, flow.state)?.status ?? 'failed'
-        if (!TERMINAL.has(current) && !opts.signal?.aborted) return
+        if (!isFlowEnded(current) && !opts.signal?.aborted) return
         daemon.deps.events.off('flow-changed', check)
         clearInterval(timer)
         resolve(opts.signal?.aborted ? 'stopped' : current)

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { systemClock } from '../clock.js'
 import { loadConfig, type Config } from '../config.js'
-import { openDb } from '../db/open.js'
+import { openDb, type Db } from '../db/open.js'
 import { AppError } from '../errors.js'
 import { consoleOutput, type Output } from './output.js'
 // serve, demo, simulate, doctor and connect are imported when run: they pull in fastify, grammY,
@@ -30,6 +30,16 @@ const USAGE = `usage: latchkey <command>
                          (see "latchkey simulate --help"; needs no config)
 
 Config: $LATCHKEY_CONFIG (default ~/.config/latchkey/config.json)`
+
+/** Opens the database for one local command and always closes it. */
+async function withDb<T>(config: Config, fn: (db: Db) => T | Promise<T>): Promise<T> {
+  const db = openDb(config.dbFile)
+  try {
+    return await fn(db)
+  } finally {
+    db.close()
+  }
+}
 
 /** Exit codes shared by every command. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, config: 3, unreachable: 4 } as const
@@ -83,30 +93,12 @@ export async function main(argv: string[], env: Record<string, string | undefine
       }
       case 'doctor':
         return await (await import('./doctor.js')).doctorCommand(config, env, out)
-      case 'providers': {
-        const db = openDb(config.dbFile)
-        try {
-          return providersCommand(config, db, out)
-        } finally {
-          db.close()
-        }
-      }
-      case 'dexcom': {
-        const db = openDb(config.dbFile)
-        try {
-          return dexcomCommand({ config, db, clock: systemClock }, rest, out)
-        } finally {
-          db.close()
-        }
-      }
-      case 'status': {
-        const db = openDb(config.dbFile)
-        try {
-          return await statusCommand({ config, db, clock: systemClock }, out)
-        } finally {
-          db.close()
-        }
-      }
+      case 'providers':
+        return await withDb(config, (db) => providersCommand(config, db, out))
+      case 'dexcom':
+        return await withDb(config, (db) => dexcomCommand({ config, db, clock: systemClock }, rest, out))
+      case 'status':
+        return await withDb(config, (db) => statusCommand({ config, db, clock: systemClock }, out))
       default:
         out.error(`unknown command "${command.slice(0, 40)}"\n\n${USAGE}`)
         return EXIT.usage

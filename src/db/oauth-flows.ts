@@ -3,6 +3,14 @@ import type { Db } from './open.js'
 export type FlowStatus = 'waiting' | 'exchanging' | 'connected' | 'denied' | 'failed' | 'expired'
 export type ExchangeMode = 'daemon' | 'client'
 
+/** Statuses a flow never leaves. */
+const ENDED: ReadonlySet<string> = new Set(['connected', 'denied', 'failed', 'expired'])
+
+/** True once a flow (or a status read from /oauth/pending) has ended. */
+export function isFlowEnded(status: string): boolean {
+  return ENDED.has(status)
+}
+
 export interface Flow {
   id: string
   state: string

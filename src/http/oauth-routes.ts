@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import type { Deps } from '../deps.js'
-import { deleteFlow, getFlowById, getFlowByState, type Flow } from '../db/oauth-flows.js'
+import { deleteFlow, getFlowById, getFlowByState, isFlowEnded, type Flow } from '../db/oauth-flows.js'
 import { takePendingCode } from '../db/oauth-pending.js'
 import { isAppError } from '../errors.js'
 import { getProvider, providerName } from '../providers/lookup.js'
@@ -30,7 +30,6 @@ const StartFlowBodySchema = z
   })
   .strict()
 
-const TERMINAL = new Set(['connected', 'denied', 'failed', 'expired'])
 
 /**
  * Resolves when `state` changes (an event from the callback or the resolve job), after `ms`,
@@ -184,7 +183,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: Deps, opts: OAuthR
     const deadline = Date.now() + opts.callbackWaitMs
     const watcher = flowWatcher(deps, reply)
     let flow = getFlowByState(deps.db, parsed.value.state)
-    while (flow && !TERMINAL.has(flow.status) && Date.now() < deadline && !watcher.gone()) {
+    while (flow && !isFlowEnded(flow.status) && Date.now() < deadline && !watcher.gone()) {
       await watcher.wait(flow.state, deadline - Date.now())
       flow = getFlowByState(deps.db, parsed.value.state)
     }
@@ -224,7 +223,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: Deps, opts: OAuthR
       const initial = flow.status
       const deadline = Date.now() + waitSeconds * 1000
       const watcher = flowWatcher(deps, reply)
-      while (flow && flow.status === initial && !TERMINAL.has(flow.status) && Date.now() < deadline && !watcher.gone()) {
+      while (flow && flow.status === initial && !isFlowEnded(flow.status) && Date.now() < deadline && !watcher.gone()) {
         await watcher.wait(state, deadline - Date.now())
         flow = getFlowByState(deps.db, state)
       }

@@ -4,7 +4,7 @@ import { consumeWaitingFlow, getFlowByState, insertFlow, type Flow } from '../db
 import { enqueueOutbox } from '../db/outbox.js'
 import { AppError, isAppError } from '../errors.js'
 import { withStoredCredentials } from '../providers/credentials.js'
-import { getProvider, providerName, requireClient } from '../providers/lookup.js'
+import { findProvider, getProvider, providerName, requireClient } from '../providers/lookup.js'
 import type { Provider } from '../providers/schema.js'
 import { saveOAuthEntry } from '../store/auth-json.js'
 import { finishExchangingFlow } from './finish.js'
@@ -174,7 +174,7 @@ export async function pollDeviceFlows(deps: Deps): Promise<string[]> {
       .run(now + row.interval_ms, row.flow_id, row.next_poll_at).changes
     if (claimed !== 1) continue
     const flow = getFlowByState(deps.db, row.state)
-    const configured = flow && Object.hasOwn(deps.config.providers, flow.provider) ? deps.config.providers[flow.provider] : undefined
+    const configured = flow && findProvider(deps.config, flow.provider)
     if (!flow || !configured) continue
     const provider = withStoredCredentials(deps.db, configured)
     let raw: RawResponse

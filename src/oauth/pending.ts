@@ -6,7 +6,7 @@ import { claimPending, markCodeSent, type PendingCode } from '../db/oauth-pendin
 import { enqueueOutbox } from '../db/outbox.js'
 import { isAppError } from '../errors.js'
 import { withStoredCredentials } from '../providers/credentials.js'
-import { providerName } from '../providers/lookup.js'
+import { findProvider, providerName } from '../providers/lookup.js'
 import { saveOAuthEntry } from '../store/auth-json.js'
 import { pollDeviceFlows } from './device.js'
 import { finishExchangingFlow, type Outcome } from './finish.js'
@@ -34,7 +34,7 @@ async function exchange(deps: Deps, pending: PendingCode, worker: string): Promi
   if (!flow || flow.status !== 'exchanging') return undefined
   // A previous worker recorded the send and then died: the code may be spent, so never resend.
   if (pending.codeSentAt !== null) return { status: 'failed', error: 'exchange_interrupted' }
-  const configured = Object.hasOwn(deps.config.providers, flow.provider) ? deps.config.providers[flow.provider] : undefined
+  const configured = findProvider(deps.config, flow.provider)
   if (!configured) return { status: 'failed', error: 'provider_removed' }
   const provider = withStoredCredentials(deps.db, configured)
   if (!markCodeSent(deps.db, pending.state, worker, deps.clock.now())) return undefined

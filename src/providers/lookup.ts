@@ -3,9 +3,14 @@ import { providerEnvPrefix } from '../config.js'
 import { AppError } from '../errors.js'
 import type { Provider } from './schema.js'
 
+/** The configured provider with this id, or undefined (ids come from users and old rows). */
+export function findProvider(config: Pick<Config, 'providers'>, providerId: string): Provider | undefined {
+  return Object.hasOwn(config.providers, providerId) ? config.providers[providerId] : undefined
+}
+
 /** The provider with this id, or PROVIDER_UNKNOWN naming every known id. */
 export function getProvider(config: Pick<Config, 'providers'>, providerId: string): Provider {
-  const provider = Object.hasOwn(config.providers, providerId) ? config.providers[providerId] : undefined
+  const provider = findProvider(config, providerId)
   if (!provider) {
     const known = Object.keys(config.providers).sort().join(', ')
     throw new AppError('PROVIDER_UNKNOWN', `unknown provider ${JSON.stringify(providerId.slice(0, 60))}; known providers: ${known}`)
@@ -29,5 +34,5 @@ export function requireClient(provider: Provider): Provider & { clientId: string
 
 /** The provider's display name, or its id when it is no longer configured. */
 export function providerName(config: Pick<Config, 'providers'>, providerId: string): string {
-  return (Object.hasOwn(config.providers, providerId) && config.providers[providerId]?.displayName) || providerId
+  return findProvider(config, providerId)?.displayName ?? providerId
 }
