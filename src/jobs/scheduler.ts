@@ -62,7 +62,9 @@ export async function startScheduler(deps: Pick<Deps, 'config' | 'log'>, jobs: J
       if ('log' in message) writeRawLine(deps.log, message.log)
       else specs.get(name)?.onResult?.(message.result)
     },
-    worker: { workerData: { config: deps.config } },
+    // Workers inherit the main thread's execArgv; a test runner's --import hooks (tap's TypeScript
+    // and coverage loaders) would then wrap every module a worker loads, taking seconds per run.
+    worker: { workerData: { config: deps.config }, execArgv: process.execArgv.filter((a) => a === '--enable-source-maps') },
     jobs: jobs.map((j) => {
       const { path, tsEntry } = jobPath(j.name)
       if (!existsSync(path)) throw new Error(`job file missing: ${path} (run npm run build)`)
