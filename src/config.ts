@@ -161,10 +161,39 @@ export function loadConfig(env: Env = process.env): Config {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'ENOENT' && env.LATCHKEY_CONFIG === undefined) fromFile = false
     else if (code === 'ENOENT') throw new AppError('CONFIG_INVALID', `${configPath}: file not found (set by LATCHKEY_CONFIG)`)
-    else if (err instanceof SyntaxError) throw new AppError('CONFIG_INVALID', `${configPath}: not valid JSON (${err.message})`)
+    else if (err instanceof SyntaxError) throw new AppError('CONFIG_INVALID', `${configPath}: not valid JSON (${describeJsonError(err, readFileSync(configPath, 'utf8'))})`)
     else throw new AppError('CONFIG_INVALID', `${configPath}: cannot read (${code ?? 'unknown error'})`)
   }
   return parseConfig(raw, env, configPath, fromFile)
+}
+
+/**
+ * V8's JSON errors quote the text around the fault, which in a config file may be a secret: say
+ * what went wrong and where (line and column), never the file's own text.
+ */
+export function describeJsonError(err: SyntaxError, text: string): string {
+  const position = jsonErrorPosition(err.message, text)
+  const what = err.message
+    .replace(/ in JSON at position \d+.*$/s, '')
+    .replace(/^Unexpected token .*$/s, 'Unexpected character')
+    .replace(/, ".*$/s, '')
+  if (position === undefined) return what
+  const before = text.slice(0, position)
+  const line = before.split('\n').length
+  const column = before.length - before.lastIndexOf('\n')
+  return `${what} at line ${line}, column ${column}`
+}
+
+/** Where V8 says the fault is: "at position N", or found from the excerpt it quotes (10 characters before the fault). */
+function jsonErrorPosition(message: string, text: string): number | undefined {
+  const at = /at position (\d+)/.exec(message)
+  if (at) return Number(at[1])
+  const quoted = /^Unexpected token '(.)', (\.\.\.)?"(.*?)"(\.\.\.)? is not valid JSON$/s.exec(message)
+  if (!quoted) return undefined
+  const [, token = '', dots, excerpt = ''] = quoted
+  const start = text.indexOf(excerpt)
+  if (start < 0) return undefined
+  return start + (dots ? 10 : excerpt.indexOf(token))
 }
 
 function resolveTls(tls: z.infer<typeof ConfigFileSchema>['tls'], env: Env): TlsConfig {
@@ -188,8 +217,26 @@ function crossKeyChecks(raw: unknown, problems: string[]): void {
   // Off loopback the URL schema already demands https; on loopback it allows http, but not with tls.
   if (r.tls !== undefined && typeof r.publicUrl === 'string' && r.publicUrl.startsWith('http:'))
     problems.push(formatIssue(['publicUrl'], `must be https when tls is set (got ${JSON.stringify(r.publicUrl)})`))
+  // https on a public name while listening on loopback with no tls: only a proxy on this machine
+  // (tailscale serve) can be in front, and without serve mode its Funnel traffic would pass as local.
+  if (r.tls === undefined && typeof r.publicUrl === 'string' && isLoopbackHost(host) && isHttpsOffLoopback(r.publicUrl))
+    problems.push(
+      formatIssue(
+        ['tls'],
+        `required when publicUrl is https (${JSON.stringify(r.publicUrl)}) and latchkey listens on loopback: behind tailscale serve set tls: "tailscale-serve"; to terminate TLS here set tls.certFile and tls.keyFile`,
+      ),
+    )
   if (r.allowedTailnetUsers !== undefined && r.tls !== 'tailscale-serve')
     problems.push(formatIssue(['allowedTailnetUsers'], 'only applies with tls: "tailscale-serve" (serve names the user; a direct connection does not)'))
+}
+
+function isHttpsOffLoopback(value: string): boolean {
+  try {
+    const url = new URL(value)
+    return url.protocol === 'https:' && !isLoopbackHost(url.hostname)
+  } catch {
+    return false // the URL schema reports it
+  }
 }
 
 /** Built-ins overlaid with config entries and environment credentials; problems are collected. */

@@ -63,6 +63,23 @@ t.test('invalid JSON: the message names the path', async (t) => {
   const message = configError(() => loadConfig(env))
   t.match(message, configPath)
   t.match(message, /not valid JSON/)
+  t.match(message, /at line 1, column 26\)$/, 'says where')
+})
+
+t.test('invalid JSON never quotes the file: a secret in it stays out of the error', async (t) => {
+  const canary = 'CANARYsecretValue0123456789'
+  const cases = {
+    [`{"telegram": {"token": ${canary}}}`]: 'Unexpected character at line 1, column 24',
+    [`{"a": 1,\n "telegram": {"token": ${canary}}}`]: 'Unexpected character at line 2, column 24',
+    [`{"providers": {"x": {"clientSecret": "${canary}",}}}`]: 'Expected double-quoted property name at line 1, column 68',
+    [`{\n  "apiToken": "${canary}`]: 'Unterminated string',
+  }
+  for (const [text, where] of Object.entries(cases)) {
+    const { env, configPath } = setup(t, text)
+    const message = configError(() => loadConfig(env))
+    t.match(message, `${configPath}: not valid JSON (${where}`)
+    t.notMatch(message, /CANARY|secretValue|0123456789/, `no part of the secret in: ${message}`)
+  }
 })
 
 t.test('several problems at once are all listed with their key paths', async (t) => {
@@ -130,10 +147,10 @@ t.test('http URLs: loopback accepted, anything else rejected', async (t) => {
 })
 
 t.test('publicUrl must be an origin', async (t) => {
-  const config = parseConfig({ publicUrl: 'https://box.tail1234.ts.net:8400' })
+  const config = parseConfig({ publicUrl: 'https://box.tail1234.ts.net:8400', tls: 'tailscale-serve' })
   t.equal(config.publicUrl, 'https://box.tail1234.ts.net:8400')
   t.equal(config.redirectUri, 'https://box.tail1234.ts.net:8400/oauth/callback')
-  const trailing = parseConfig({ publicUrl: 'https://box.tail1234.ts.net:8400/' })
+  const trailing = parseConfig({ publicUrl: 'https://box.tail1234.ts.net:8400/', tls: 'tailscale-serve' })
   t.equal(trailing.redirectUri, 'https://box.tail1234.ts.net:8400/oauth/callback', 'a bare trailing slash is fine')
 
   for (const url of ['https://box.tail1234.ts.net:8400/latchkey', 'https://box.tail1234.ts.net/?x=1']) {
@@ -142,6 +159,16 @@ t.test('publicUrl must be an origin', async (t) => {
   }
   const insecure = configError(() => parseConfig({ publicUrl: 'http://box.tail1234.ts.net:8400' }))
   t.match(insecure, /^ {2}publicUrl: expected an https URL/m)
+})
+
+t.test('an https publicUrl in front of a loopback listener needs tls: serve mode is never implied', async (t) => {
+  const message = configError(() => parseConfig({ publicUrl: 'https://box.tail1234.ts.net:8400' }))
+  t.match(
+    message,
+    /^ {2}tls: required when publicUrl is https \("https:\/\/box\.tail1234\.ts\.net:8400"\) and latchkey listens on loopback: behind tailscale serve set tls: "tailscale-serve"; to terminate TLS here set tls\.certFile and tls\.keyFile$/m,
+  )
+  t.equal(parseConfig({ publicUrl: 'https://box.tail1234.ts.net:8400', tls: 'tailscale-serve' }).tls.mode, 'tailscale-serve', 'serve mode is accepted')
+  t.equal(parseConfig({ publicUrl: 'http://127.0.0.1:8400' }).tls.mode, 'none', 'plain loopback needs none')
 })
 
 t.test('a non-loopback listen.host needs a publicUrl', async (t) => {
