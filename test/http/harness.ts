@@ -79,7 +79,8 @@ export async function harness(t: Teardown, opts: HarnessOptions = {}): Promise<H
   const common = { authorizationUrl: `${as.url}/authorize`, tokenUrl: `${as.url}/token`, clientSecret: CLIENT_SECRET }
   const config = testConfig(t, {
     apiToken: API_TOKEN,
-    ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
+    // An https publicUrl is served on a tailnet address (the server here never listens).
+    ...(opts.publicUrl ? { publicUrl: opts.publicUrl, listen: { host: '100.64.0.5' } } : {}),
     providers: {
       acme: { ...common, displayName: 'Acme', clientId: 'acme-client-id', scopes: ['read', 'offline_access'], usePkce: true },
       plain: { ...common, displayName: 'Plain', clientId: 'plain-client-id', scopes: ['read'], usePkce: false, clientAuth: 'basic' },

@@ -112,7 +112,7 @@ for (const id of Object.keys(EXPECTED)) {
   credentialEnv[`${providerEnvPrefix(id)}CLIENT_ID`] = CLIENT_ID
   credentialEnv[`${providerEnvPrefix(id)}CLIENT_SECRET`] = CLIENT_SECRET
 }
-const config = parseConfig({ publicUrl: 'https://box.tail1234.ts.net:8400' }, credentialEnv)
+const config = parseConfig({ publicUrl: 'https://box.tail1234.ts.net:8400', tls: 'tailscale-serve' }, credentialEnv)
 
 /** The id and secret a server would recover from a Basic header. */
 function decodeBasic(header: string | undefined): [string, string] | undefined {
