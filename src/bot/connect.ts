@@ -137,8 +137,8 @@ async function onClientId(deps: Deps, ctx: Context, state: ChatState, text: stri
   }
   setChatState(deps.db, { ...state, step: 'client_secret', clientId, updatedAt: deps.clock.now() })
   await ctx.reply(
-    `Client id received. Now send the client secret for ${name}: I will delete your message as soon as it arrives. ` +
-      '(If the app has no secret, a public client using PKCE, send /skip.)',
+    `Client id received. Now send the client secret for ${name}: I will delete your message as soon as it arrives.` +
+      (canSkipSecret(deps, state.provider) ? ' (If the app has no secret, a public client using PKCE, send /skip.)' : ''),
   )
 }
 
@@ -200,9 +200,39 @@ async function onPaste(deps: Deps, ctx: Context, state: ChatState, text: string)
   await ctx.reply(why + deletion)
 }
 
+/** A public client (no secret) is only usable with PKCE. */
+function canSkipSecret(deps: Pick<Deps, 'config'>, providerId: string): boolean {
+  return getProvider(deps.config, providerId).usePkce
+}
+
+/** A text answering the dialog's current step (client id, client secret, or a pasted code). */
+async function onDialogMessage(deps: Deps, ctx: Context, state: ChatState, text: string): Promise<void> {
+  if (state.step !== 'paste' && deps.clock.now() - state.updatedAt > CHAT_STATE_TTL_MS) {
+    clearChatState(deps.db, state.chatId)
+    // The user was probably answering the secret question: do not leave it in the chat.
+    const deleted = state.step === 'client_secret' ? await deleteUserMessage(ctx) : false
+    await ctx.reply(
+      `I stopped waiting for the ${state.step === 'client_id' ? 'client id' : 'client secret'} (more than ${CHAT_STATE_TTL_MS / 60_000} min passed), so nothing was saved.` +
+        `${deleted ? ' I deleted your message.' : ''} Start again with "connect ${state.provider}".`,
+    )
+    return
+  }
+  if (state.step === 'client_id') return onClientId(deps, ctx, state, text)
+  if (state.step === 'client_secret') return onClientSecret(deps, ctx, state, text)
+  return onPaste(deps, ctx, state, text)
+}
+
 /** connect, the credentials dialog, paste mode and /cancel. */
 export function connectComposer(deps: Deps): Composer<Context> {
   const composer = new Composer<Context>()
+
+  // A secret may start with "/" or read like "connect x": while a secret is awaited, every text
+  // but /cancel and /skip is the secret, so it is deleted, never answered as a command.
+  composer.on('message:text', async (ctx, next) => {
+    const state = getChatState(deps.db, ctx.chat.id)
+    if (state?.step !== 'client_secret' || /^\/(cancel|skip)(@\w+)?$/i.test(ctx.message.text.trim())) return next()
+    return onDialogMessage(deps, ctx, state, ctx.message.text)
+  })
 
   composer.command('connect', (ctx) => connect(deps, ctx, ctx.match))
   composer.hears(/^\s*connect(?:\s+(\S+))?\s*$/i, (ctx) => connect(deps, ctx, ctx.match[1] ?? ''))
@@ -219,6 +249,12 @@ export function connectComposer(deps: Deps): Composer<Context> {
   composer.command('skip', async (ctx, next) => {
     const state = getChatState(deps.db, ctx.chat.id)
     if (state?.step !== 'client_secret') return next()
+    // Without PKCE a public client is no client at all: the token endpoint would answer invalid_client.
+    if (!canSkipSecret(deps, state.provider)) {
+      const name = getProvider(deps.config, state.provider).displayName
+      await ctx.reply(`${name} does not use PKCE, so it needs the client secret. Send it, or /cancel.`)
+      return
+    }
     await finishCredentials(deps, ctx, state, null, 'No client secret: latchkey will use a public client with PKCE.')
   })
 
@@ -265,19 +301,7 @@ export function connectComposer(deps: Deps): Composer<Context> {
     if (text.startsWith('/')) return next()
     const state = getChatState(deps.db, ctx.chat.id)
     if (!state) return next()
-    if (state.step !== 'paste' && deps.clock.now() - state.updatedAt > CHAT_STATE_TTL_MS) {
-      clearChatState(deps.db, ctx.chat.id)
-      // The user was probably answering the secret question: do not leave it in the chat.
-      const deleted = state.step === 'client_secret' ? await deleteUserMessage(ctx) : false
-      await ctx.reply(
-        `I stopped waiting for the ${state.step === 'client_id' ? 'client id' : 'client secret'} (more than ${CHAT_STATE_TTL_MS / 60_000} min passed), so nothing was saved.` +
-          `${deleted ? ' I deleted your message.' : ''} Start again with "connect ${state.provider}".`,
-      )
-      return
-    }
-    if (state.step === 'client_id') return onClientId(deps, ctx, state, text)
-    if (state.step === 'client_secret') return onClientSecret(deps, ctx, state, text)
-    return onPaste(deps, ctx, state, text)
+    return onDialogMessage(deps, ctx, state, text)
   })
 
   return composer

@@ -101,3 +101,32 @@ t.test('a failed deletion of the secret message asks the user to delete it', asy
   t.match(warn.payload.text, /40 characters, ends …XY12\. ⚠️ I could not delete your message: please delete it yourself/)
   t.notMatch(warn.payload.text, CANARY_SECRET)
 })
+
+t.test('a secret that starts with "/" or reads like a command is still taken as the secret and deleted', async (t) => {
+  const w = await botWorld(t)
+  const { say } = await import('./harness.js')
+  const slashSecret = '/canary+secret/0123456789abcdefghijkXY12'
+  await say(w, 'connect acme', /client id/)
+  await say(w, CLIENT_ID, /client secret/)
+  const from = w.tg.requests.length
+  const messageId = w.tg.userSays(USER, slashSecret)
+  const confirm = await w.tg.waitFor((r) => r.method === 'sendMessage' && /Secret received/.test(String(r.payload.text)), { from, what: 'the fingerprint' })
+  t.equal(confirm.payload.text, '🔒 Secret received, 40 characters, ends …XY12. I deleted your message.')
+  t.equal(w.tg.messages.get(`${USER.id}:${messageId}`)?.deleted, true, 'the message holding the secret was deleted')
+  t.equal(getCredentials(w.daemon.deps.db, 'acme')?.clientSecret, slashSecret, 'stored as the secret')
+  const replies = w.tg.requests.slice(from).filter((r) => r.method === 'sendMessage').map((r) => String(r.payload.text))
+  t.notOk(replies.some((text) => /Send \/help/.test(text)), 'not answered as an unknown command')
+  t.notOk(replies.some((text) => text.includes(slashSecret)), 'never echoed')
+})
+
+t.test('/skip is refused for a provider without PKCE: it needs its secret', async (t) => {
+  const w = await botWorld(t, { acme: { usePkce: false } })
+  const { say } = await import('./harness.js')
+  await say(w, 'connect acme', /client id/)
+  const ask = await say(w, CLIENT_ID, /client secret/)
+  t.notMatch(ask.payload.text, /\/skip/, '/skip is not offered')
+  await say(w, '/skip', /^Acme does not use PKCE, so it needs the client secret\. Send it, or \/cancel\.$/)
+  t.equal(getCredentials(w.daemon.deps.db, 'acme'), undefined, 'nothing stored')
+  await say(w, CANARY_SECRET, /Secret received/) // still waiting for the secret
+  t.equal(getCredentials(w.daemon.deps.db, 'acme')?.clientSecret, CANARY_SECRET)
+})
