@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { Config } from '../config.js'
 import { tailscaleServeStatus, tailscaleStatus } from '../tailscale.js'
@@ -24,6 +24,30 @@ function modeCheck(label: string, path: string, want: number): Check {
   }
   if ((mode & ~want) === 0) return { verdict: 'ok', text: `${label} ${path} is ${mode.toString(8)}` }
   return { verdict: 'fail', text: `${label} ${path} is ${mode.toString(8)}, readable by others: chmod ${want.toString(8)} ${path}` }
+}
+
+/** auth.json must parse as a JSON object: latchkey refuses to write over anything else. */
+function authFileCheck(path: string): Check {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return { verdict: 'skip', text: `auth file ${path} does not exist yet (the first connect writes it)` }
+    return { verdict: 'fail', text: `auth file ${path} cannot be read (${code ?? 'unknown error'}): check its owner and mode` }
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    value = undefined
+  }
+  if (typeof value === 'object' && value !== null && !Array.isArray(value))
+    return { verdict: 'ok', text: `auth file ${path} is a valid JSON object (${Object.keys(value).length} entries)` }
+  return {
+    verdict: 'fail',
+    text: `auth file ${path} is not a valid JSON object, so latchkey will not write tokens to it: repair it by hand, or move it away (mv ${path} ${path}.bad) to start empty`,
+  }
 }
 
 function certificateChecks(config: Config, now: number): Check[] {
@@ -114,6 +138,7 @@ export async function doctorCommand(config: Config, env: Record<string, string |
     await healthCheck(config),
     modeCheck('auth directory', dirname(config.authFile), 0o700),
     modeCheck('auth file', config.authFile, 0o600),
+    authFileCheck(config.authFile),
     modeCheck('database', config.dbFile, 0o600),
     modeCheck('API token file', join(config.dataDir, 'api-token'), 0o600),
   ]

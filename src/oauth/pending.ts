@@ -7,7 +7,7 @@ import { enqueueOutbox } from '../db/outbox.js'
 import { isAppError } from '../errors.js'
 import { withStoredCredentials } from '../providers/credentials.js'
 import { findProvider, providerName } from '../providers/lookup.js'
-import { saveOAuthEntry } from '../store/auth-json.js'
+import { readAuthFile, saveOAuthEntry } from '../store/auth-json.js'
 import { pollDeviceFlows } from './device.js'
 import { finishExchangingFlow, type Outcome } from './finish.js'
 import { flowReport } from './report.js'
@@ -37,6 +37,13 @@ async function exchange(deps: Deps, pending: PendingCode, worker: string): Promi
   const configured = findProvider(deps.config, flow.provider)
   if (!configured) return { status: 'failed', error: 'provider_removed' }
   const provider = withStoredCredentials(deps.db, configured)
+  // Spend the single-use code only when its tokens can be kept: a corrupt auth.json refuses writes.
+  try {
+    await readAuthFile(deps.config.authFile)
+  } catch (err) {
+    deps.log.error({ provider: flow.provider, flowId: flow.id, reason: (err as Error).message }, 'the auth file cannot take tokens; the code was not exchanged')
+    return { status: 'failed', error: 'auth_file_unwritable' }
+  }
   if (!markCodeSent(deps.db, pending.state, worker, deps.clock.now())) return undefined
 
   const request = buildTokenRequest(

@@ -65,6 +65,19 @@ t.test('exchanges a stored code once, writes auth.json, reports to the chat', as
   t.equal(as.requests.length, 1, 'and sends nothing')
 })
 
+t.test('a corrupt auth.json: the code is not spent, the flow fails with a pointer to the fix', async (t) => {
+  const { as, config } = await providerConfig(t, () => ({ json: TOKENS }))
+  const deps = testDeps(t, { config })
+  const flow = receivedFlow(deps)
+  mkdirSync(dirname(config.authFile), { recursive: true })
+  writeFileSync(config.authFile, '{"anthropic": {"key": "half-writ')
+  t.same(await resolvePending(deps), { connected: 0, failed: 1, expired: 0, changedStates: [flow.state] })
+  t.equal(as.requests.length, 0, 'no token request: the single-use code is kept unspent')
+  t.equal(getFlowByState(deps.db, flow.state)?.error, 'auth_file_unwritable')
+  t.match(undeliveredOutbox(deps.db)[0]?.text, /could not write the auth file \(run "latchkey doctor"\)/)
+  t.equal(readFileSync(config.authFile, 'utf8'), '{"anthropic": {"key": "half-writ', 'the file is untouched')
+})
+
 t.test('a refused code ends the flow as failed, with a plain report and no retry', async (t) => {
   const { as, config } = await providerConfig(t, () => ({ status: 400, json: { error: 'invalid_grant', error_description: 'code expired' } }))
   const deps = testDeps(t, { config })

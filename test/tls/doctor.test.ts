@@ -96,7 +96,15 @@ t.test('no tailscale installed, loopback daemon running, unsafe modes', async (t
   t.match(text, /✅ API token file .*api-token is 600/)
   t.equal(code, 1)
   chmodSync(join(dir, 'agent', 'auth.json'), 0o600)
+  t.match(text, `✅ auth file ${join(dir, 'agent', 'auth.json')} is a valid JSON object (0 entries)`)
   t.equal(await main(['doctor'], { ...env, PATH: '/nonexistent' }, capture()), 0, 'all good once fixed')
+
+  writeFileSync(join(dir, 'agent', 'auth.json'), '{"anthropic": {"key": "half-wr')
+  const corrupt = capture()
+  t.equal(await main(['doctor'], { ...env, PATH: '/nonexistent' }, corrupt), 1, 'a corrupt auth.json fails')
+  const auth = join(dir, 'agent', 'auth.json')
+  t.match(corrupt.lines.join('\n'), `❌ auth file ${auth} is not a valid JSON object, so latchkey will not write tokens to it: repair it by hand, or move it away (mv ${auth} ${auth}.bad) to start empty`)
+  t.notMatch(corrupt.lines.join('\n'), 'half-wr', 'the file content is never printed')
 })
 
 t.test('a bad config is the first failed check', async (t) => {
