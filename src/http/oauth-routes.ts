@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import type { Deps } from '../deps.js'
@@ -32,22 +33,32 @@ const StartFlowBodySchema = z
 
 
 /**
- * Resolves when `state` changes (an event from the callback or the resolve job), after `ms`,
- * or when the caller hangs up; `gone()` then tells the waiting loop to stop.
+ * The server is closing: long-polls answer at once with what they have, so that a stop (pm2's
+ * SIGINT) is not held up to 60 s by a `?wait=` request and stays inside pm2's kill_timeout.
  */
-function flowWatcher(deps: Pick<Deps, 'events'>, reply: FastifyReply) {
+interface Shutdown {
+  closing: boolean
+  readonly signal: EventEmitter
+}
+
+/**
+ * Resolves when `state` changes (an event from the callback or the resolve job), after `ms`,
+ * when the caller hangs up or when the server closes; `gone()` then tells the loop to stop.
+ */
+function flowWatcher(deps: Pick<Deps, 'events'>, reply: FastifyReply, shutdown: Shutdown) {
   let closed = false
   reply.raw.once('close', () => {
     closed = true
   })
   return {
-    gone: () => closed,
+    gone: () => closed || shutdown.closing,
     wait: (state: string, ms: number) =>
       new Promise<void>((resolve) => {
         const done = () => {
           clearTimeout(timer)
           deps.events.off('flow-changed', onChange)
           reply.raw.off('close', done)
+          shutdown.signal.off('close', done)
           resolve()
         }
         const onChange = (changed: string) => {
@@ -56,6 +67,7 @@ function flowWatcher(deps: Pick<Deps, 'events'>, reply: FastifyReply) {
         const timer = setTimeout(done, ms)
         deps.events.on('flow-changed', onChange)
         reply.raw.once('close', done)
+        shutdown.signal.once('close', done)
       }),
   }
 }
@@ -80,6 +92,11 @@ function pendingView(flow: Flow): Record<string, unknown> {
 export async function oauthRoutes(app: FastifyInstance, deps: Deps, opts: OAuthRouteOptions): Promise<void> {
   const secure = deps.config.publicUrl.startsWith('https:')
   const name = (id: string) => providerName(deps.config, id)
+  const shutdown: Shutdown = { closing: false, signal: new EventEmitter().setMaxListeners(0) }
+  app.addHook('preClose', async () => {
+    shutdown.closing = true
+    shutdown.signal.emit('close')
+  })
 
   const requireBearer = async (request: FastifyRequest, reply: FastifyReply) => {
     if (!hasBearer(request.headers.authorization, opts.apiToken))
@@ -181,7 +198,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: Deps, opts: OAuthR
       return sendPage(reply, 200, `${label} approved`, ['The app that asked for this connection will finish it. You can close this tab.'])
 
     const deadline = Date.now() + opts.callbackWaitMs
-    const watcher = flowWatcher(deps, reply)
+    const watcher = flowWatcher(deps, reply, shutdown)
     let flow = getFlowByState(deps.db, parsed.value.state)
     while (flow && !isFlowEnded(flow.status) && Date.now() < deadline && !watcher.gone()) {
       await watcher.wait(flow.state, deadline - Date.now())
@@ -222,7 +239,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: Deps, opts: OAuthR
       if (!flow) return notFound()
       const initial = flow.status
       const deadline = Date.now() + waitSeconds * 1000
-      const watcher = flowWatcher(deps, reply)
+      const watcher = flowWatcher(deps, reply, shutdown)
       while (flow && flow.status === initial && !isFlowEnded(flow.status) && Date.now() < deadline && !watcher.gone()) {
         await watcher.wait(state, deadline - Date.now())
         flow = getFlowByState(deps.db, state)

@@ -235,3 +235,18 @@ t.test('client exchange: an uncollected code expires with the flow', async (t) =
   t.notOk(res.body.includes('never-collected'))
   t.equal(h.tokenRequests().length, 0)
 })
+
+t.test('closing the server answers parked long-polls at once, so a stop is never held up by ?wait=', async (t) => {
+  const h = await harness(t)
+  const f = await h.createFlow()
+  const poll = h.pending(f.state, 'wait=60')
+  await untilListening(h)
+  await h.app.close()
+  // A hang guard, not a timing: unfixed, the poll would sit out its full 60 s.
+  const stillWaiting = new Promise<'still waiting'>((resolve) => setTimeout(() => resolve('still waiting'), 15_000).unref())
+  const res = await Promise.race([poll, stillWaiting])
+  if (res === 'still waiting') return t.fail('the long-poll was still parked after the server closed')
+  t.equal(res.statusCode, 200)
+  t.same(res.json().status, 'waiting', 'it answers with the status it has')
+  t.equal(h.deps.events.listenerCount('flow-changed'), 0, 'no listener is left behind')
+})
