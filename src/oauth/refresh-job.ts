@@ -1,4 +1,4 @@
-import { claimNotification, ensureConnection } from '../db/connections.js'
+import { claimNotification, getConnection } from '../db/connections.js'
 import { enqueueNotice } from '../db/outbox.js'
 import { isAppError } from '../errors.js'
 import { asOAuthEntry, readAuthFile } from '../store/auth-json.js'
@@ -16,7 +16,8 @@ export interface RefreshSummary {
 /**
  * The refresh-tokens job: renews every token that expires within its margin (the larger of 5
  * minutes and 10 % of its lifetime), so readers rarely refresh themselves, and reminds the user
- * 3 days before an absolute refresh-token lifetime ends (Spotify, GitHub Apps).
+ * 3 days before an absolute refresh-token lifetime ends (Spotify, GitHub Apps). Only
+ * connections latchkey knows (made by a connect, or adopted by a getAccessToken call) are renewed.
  */
 export async function refreshDueTokens(deps: TokenDeps, source = new TokenSource(deps)): Promise<RefreshSummary> {
   const summary: RefreshSummary = { refreshed: [], failing: [], needsReauth: [], reminded: [] }
@@ -25,8 +26,10 @@ export async function refreshDueTokens(deps: TokenDeps, source = new TokenSource
     const entry = asOAuthEntry(auth[id])
     if (!entry) continue
     const now = deps.clock.now()
-    const connection = ensureConnection(deps.db, id, now, provider.scopes)
-    if (connection.status === 'needs_reauth') continue
+    // auth.json is shared with other agent tools: an entry under a catalog id that latchkey never
+    // connected (nor was asked for through getAccessToken) is theirs, refreshed with their client.
+    const connection = getConnection(deps.db, id)
+    if (!connection || connection.status === 'needs_reauth') continue
 
     if (provider.refreshTokenMaxAgeMs !== undefined) {
       const endsAt = connection.consentedAt + provider.refreshTokenMaxAgeMs
@@ -50,7 +53,7 @@ export async function refreshDueTokens(deps: TokenDeps, source = new TokenSource
       else summary.failing.push(id)
     } catch (err) {
       if (isAppError(err, 'NEEDS_REAUTH')) summary.needsReauth.push(id)
-      else if (isAppError(err, 'PROVIDER_UNREACHABLE')) summary.failing.push(id)
+      else if (isAppError(err, 'PROVIDER_UNREACHABLE') || isAppError(err, 'AUTH_FILE_UNWRITABLE')) summary.failing.push(id)
       else throw err
     }
   }

@@ -208,6 +208,19 @@ t.test('refresh job: renews only inside the margin; reminds of an absolute lifet
   t.match(reminders[0]?.text, /^⏰ Acme access ends in 2 days/)
 })
 
+t.test('refresh job: an entry latchkey never connected belongs to another tool and is left alone', async (t) => {
+  const { as, deps } = await fakeSetup(t, () => ({ json: { access_token: 'fresh', refresh_token: 'r2', expires_in: 7200 } }))
+  const foreign = '{"acme": {"type": "oauth", "access": "theirs", "refresh": "their-rt", "expires": 1}}'
+  writeFileSync(deps.config.authFile, foreign)
+  deps.db.prepare('DELETE FROM connections').run()
+  const summary = await refreshDueTokens(deps, new TokenSource(deps))
+  t.same(summary, { refreshed: [], failing: [], needsReauth: [], reminded: [] })
+  t.equal(as.requests.length, 0, 'no token request with latchkey’s client for another tool’s grant')
+  t.equal(readFileSync(deps.config.authFile, 'utf8'), foreign, 'the entry is untouched')
+  t.equal(undeliveredOutbox(deps.db).length, 0, 'no false "needs reconnecting"')
+  t.equal(getConnection(deps.db, 'acme'), undefined, 'and not adopted')
+})
+
 t.test('a refresh keeps another tool’s entry byte for byte, 64-bit integers included', async (t) => {
   const { deps, source } = await fakeSetup(t, () => ({ json: { access_token: 'new', expires_in: 60 } }))
   const other = '{"userId": 12345678901234567891, "score": 1.50}'
