@@ -92,7 +92,11 @@ export class TokenSource {
         const outcome = parseTokenResponse(provider, await fetchToken(http, request), clock.now(), entry.refresh)
         if (outcome.kind === 'tokens') {
           const next: OAuthEntry = { ...outcome.entry, ...(outcome.entry.scope === undefined && entry.scope ? { scope: entry.scope } : {}) }
-          await writeAuthFileAtomic(config.authFile, { ...auth, [id]: next }, log, auth)
+          await writeAuthFileAtomic(config.authFile, { ...auth, [id]: next }, log, auth).catch((err: unknown) => {
+            // The provider may have rotated the refresh token already: the next refresh can then only fail (D3).
+            log.error({ provider: id, reason: (err as Error).message }, 'refreshed tokens could not be saved')
+            throw err
+          })
           recordRefreshSuccess(db, id, clock.now(), outcome.grantedScopes)
           log.info({ provider: id, expiresInMs: next.expires === undefined ? null : next.expires - clock.now() }, 'token refreshed')
           return next

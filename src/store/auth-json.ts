@@ -80,6 +80,13 @@ export async function readAuthFile(path: string): Promise<AuthFile> {
   return parsed
 }
 
+/** A failed write, named for the user: the file itself is unchanged (the temp file took the hit). */
+function unwritable(path: string, err: unknown): AppError {
+  const code = (err as NodeJS.ErrnoException).code ?? 'unknown error'
+  const why = code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT' ? ': the disk is full or a size limit was hit' : code === 'EACCES' || code === 'EPERM' ? ': permission denied' : ''
+  return new AppError('AUTH_FILE_UNWRITABLE', `${path} could not be written (${code}${why}); it is unchanged. Free space or fix its directory, then try again.`)
+}
+
 /**
  * Replaces auth.json atomically and durably (oauth-security.md §5): a 0600 temp file in the
  * same directory, write, fsync, rename over the target, fsync the directory. A crash at any
@@ -93,21 +100,23 @@ export async function writeAuthFileAtomic(path: string, data: AuthFile, log?: Au
   if (previous && (previous.mode & 0o077) !== 0)
     log?.warn({ file: path, mode: (previous.mode & 0o777).toString(8) }, 'auth file was readable by others; narrowing it to 0600')
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
-  const handle = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600)
+  const handle = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600).catch((err: unknown) => {
+    throw unwritable(path, err)
+  })
   try {
     await handle.writeFile(stringifyKeepingRaw(data, basis))
     await handle.sync()
   } catch (err) {
     await handle.close()
     await fs.rm(tmp, { force: true })
-    throw err
+    throw unwritable(path, err)
   }
   await handle.close()
   try {
     await fs.rename(tmp, path)
   } catch (err) {
     await fs.rm(tmp, { force: true })
-    throw err
+    throw unwritable(path, err)
   }
   const dirHandle = await fs.open(dir, 'r')
   try {

@@ -262,7 +262,7 @@ t.test('file size limit (RLIMIT_FSIZE, as on a full disk): the original is byte-
 
   t.test('the write fails with EFBIG', async (t) => {
     const failed = await run(big, 'handle-xfsz')
-    t.equal(failed.stdout, 'error EFBIG', 'the error reaches the caller')
+    t.equal(failed.stdout, `error AUTH_FILE_UNWRITABLE: ${path} could not be written (EFBIG: the disk is full or a size limit was hit); it is unchanged. Free space or fix its directory, then try again.`, 'a clear error naming the file reaches the caller')
     t.ok(readFileSync(path).equals(original), 'the original is byte-identical')
     t.equal(mode(path), 0o600)
     t.equal(tmpFiles(dir).length, 1, 'its own partial temp file is removed (only the killed writer\'s remains)')

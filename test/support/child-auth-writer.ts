@@ -58,7 +58,7 @@ if (mode === 'loop') {
     await writeAuthFileAtomic(authFile, JSON.parse(readFileSync(arg ?? '', 'utf8')) as AuthFile)
     say('ok')
   } catch (err) {
-    say(`error ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    say(`error ${(err as NodeJS.ErrnoException).code}: ${(err as Error).message}`)
   }
 } else {
   throw new Error(`unknown mode ${mode}`)
