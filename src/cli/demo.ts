@@ -55,7 +55,9 @@ export async function demoCommand(env: Record<string, string | undefined>, out: 
   }
   const configPath = join(dir, 'config.json')
   writeFileSync(configPath, `${JSON.stringify(raw, null, 2)}\n`, { mode: 0o600 })
-  const config = parseConfig(raw, env, configPath)
+  // Only HOME from the user's environment: a TELEGRAM_BOT_TOKEN or provider credentials set for
+  // their real daemon must not change the demo.
+  const config = parseConfig(raw, { ...(env.HOME ? { HOME: env.HOME } : {}) }, configPath)
   const daemon = await startDaemon(config, { log: createLogger('warn') })
   const stop = async () => {
     await daemon.close()

@@ -98,6 +98,8 @@ export async function simulateCommand(args: string[], env: Record<string, string
         clientSecret: givenSecret === undefined ? clientSecret : '<the secret you passed>',
       },
     },
+    // The sync and /glucose read this provider's connection (the default is the real "dexcom").
+    dexcom: { provider: 'dexcom-sandbox' },
   }
   out.info(`Dexcom simulator listening on ${sim.url} (loopback only)
 Simulated users SandboxUser1-7, no password. Redirect URI(s): ${redirectUris.join(', ')}

@@ -14,7 +14,9 @@ t.test('demo: link → sandbox login → connected → readings printed', async 
   const lines: string[] = []
   const out: Output = { info: (l) => lines.push(l), error: (l) => lines.push(`ERR ${l}`) }
   const stop = new AbortController()
-  const running = demoCommand({ LATCHKEY_DEMO_DIR: dir, HOME: dir }, out, { signal: stop.signal })
+  // The user's environment may hold their real daemon's settings: the demo must ignore them.
+  const userEnv = { TELEGRAM_BOT_TOKEN: '123456:ABC-real-bot-token-0123456789', LATCHKEY_DEXCOM_SANDBOX_CLIENT_ID: 'their-real-client' }
+  const running = demoCommand({ LATCHKEY_DEMO_DIR: dir, HOME: dir, ...userEnv }, out, { signal: stop.signal })
   t.teardown(() => stop.abort())
   let link: string | undefined
   for (let i = 0; !link && i < 400; i++) {

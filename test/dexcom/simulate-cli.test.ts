@@ -38,6 +38,7 @@ t.test('prints the URL and a config snippet that latchkey accepts; serves until 
   })
   const config = parseConfig({ ...snippet, dataDir: `${dir}/data`, authFile: `${dir}/auth.json` }, { HOME: dir })
   t.equal(config.providers['dexcom-sandbox']?.apiBaseUrl, `http://127.0.0.1:${port}`, "latchkey's config schema accepts the snippet")
+  t.equal(config.dexcom.provider, 'dexcom-sandbox', 'the sync and /glucose follow the sandbox connection')
 
   const login = new URL(String(entry?.authorizationUrl))
   for (const [k, v] of Object.entries({ client_id: SIMULATOR_CLIENT.clientId, redirect_uri: 'http://127.0.0.1:8400/oauth/callback', response_type: 'code', scope: 'offline_access', state: 's' })) login.searchParams.set(k, v)
