@@ -1,5 +1,6 @@
 import { loadConfig } from './config.js'
 import { createDeps } from './deps.js'
+import { createLogger } from './log.js'
 import { TokenSource } from './oauth/refresh.js'
 
 // The library entry point has no composition root of its own, so the first call builds one
@@ -20,6 +21,11 @@ let defaultSource: TokenSource | undefined
  * const token = await getAccessToken('dexcom', { minValidityMs: 5 * 60_000 })
  */
 export async function getAccessToken(providerId: string, opts: { minValidityMs?: number } = {}): Promise<string> {
-  defaultSource ??= new TokenSource(createDeps(loadConfig()))
+  if (!defaultSource) {
+    const config = loadConfig()
+    // The caller's stdout is theirs (a script may print the token there): warnings go to stderr.
+    const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr)
+    defaultSource = new TokenSource(createDeps(config, { log }))
+  }
   return defaultSource.getAccessToken(providerId, opts)
 }
