@@ -8,7 +8,7 @@ import { hasActiveFlows } from './db/oauth-flows.js'
 import { buildServer } from './http/server.js'
 import { startScheduler, type Scheduler } from './jobs/scheduler.js'
 import type { ResolveSummary } from './oauth/pending.js'
-import { removeStaleTempFiles } from './store/auth-json.js'
+import { narrowAuthFileMode, removeStaleTempFiles } from './store/auth-json.js'
 import { AppError } from './errors.js'
 import { listenWithRetry } from './http/listen.js'
 import { readCertificateFiles } from './tls/certificate.js'
@@ -36,6 +36,7 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
   const deps = createDeps(config, overrides)
   const apiToken = ensureApiToken(config)
   for (const file of await removeStaleTempFiles(config.authFile)) deps.log.warn({ file }, 'removed a temp file left by a killed writer')
+  await narrowAuthFileMode(config.authFile, deps.log)
   const tlsFiles = config.tls.mode === 'files' ? config.tls : undefined
   let https
   try {

@@ -88,6 +88,17 @@ function unwritable(path: string, err: unknown): AppError {
 }
 
 /**
+ * Narrows an existing auth.json that others can read to 0600, with a warning: at daemon start
+ * (a file another tool wrote 0644 must not wait for our next write) and before every write.
+ */
+export async function narrowAuthFileMode(path: string, log?: AuthStoreLog): Promise<void> {
+  const current = await fs.stat(path).catch(() => undefined)
+  if (!current || (current.mode & 0o077) === 0) return
+  log?.warn({ file: path, mode: (current.mode & 0o777).toString(8) }, 'auth file was readable by others; narrowing it to 0600')
+  await fs.chmod(path, 0o600)
+}
+
+/**
  * Replaces auth.json atomically and durably (oauth-security.md §5): a 0600 temp file in the
  * same directory, write, fsync, rename over the target, fsync the directory. A crash at any
  * point leaves either the old or the new file, never a truncated one. Members unchanged from
@@ -96,9 +107,7 @@ function unwritable(path: string, err: unknown): AppError {
 export async function writeAuthFileAtomic(path: string, data: AuthFile, log?: AuthStoreLog, basis?: AuthFile): Promise<void> {
   const dir = dirname(path)
   await fs.mkdir(dir, { recursive: true, mode: 0o700 })
-  const previous = await fs.stat(path).catch(() => undefined)
-  if (previous && (previous.mode & 0o077) !== 0)
-    log?.warn({ file: path, mode: (previous.mode & 0o777).toString(8) }, 'auth file was readable by others; narrowing it to 0600')
+  await narrowAuthFileMode(path, log)
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
   const handle = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600).catch((err: unknown) => {
     throw unwritable(path, err)

@@ -20,6 +20,10 @@ import {
 import { withAuthLock } from '../../src/store/auth-lock.js'
 import { tempDir } from '../support/deps.js'
 
+// The 500-kill loop takes ~150 s alone and over 200 s beside another file on two busy cores:
+// this file gets 15 min instead of .taprc's 5 (a hang still fails, just later).
+t.setTimeout(900_000)
+
 const CHILD = fileURLToPath(new URL('../support/child-auth-writer.ts', import.meta.url))
 
 const mode = (path: string): number => statSync(path).mode & 0o777
