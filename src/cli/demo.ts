@@ -92,7 +92,9 @@ export async function demoCommand(env: Record<string, string | undefined>, out: 
       out.error(`the sync did not complete: ${summary.error ?? summary.status}`)
       return 1
     }
-    out.info(`synced ${summary.egvs.added} readings; the latest:`)
+    // The daemon's own dexcom-sync job may have backfilled first: count what is stored, not what this run added.
+    const stored = readReadings(daemon.deps.db, PROVIDER, 0).length
+    out.info(`synced ${stored} readings; the latest:`)
     const recent = readReadings(daemon.deps.db, PROVIDER, daemon.deps.clock.now() - 2 * 60 * 60_000)
     for (const r of recent.slice(-6)) out.info(`  ${new Date(r.systemTime).toISOString()}  ${r.value ?? '—'} mg/dL  ${r.trend ?? ''}`)
     out.info(`\n${glucoseReport(daemon.deps).text}\n\nThe daemon keeps syncing every 5 minutes. Try: latchkey dexcom readings --since 24h (LATCHKEY_CONFIG=${configPath}). Ctrl+C to stop.`)
