@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
 import type { Db } from '../db/open.js'
+import { delayText } from '../dexcom/glucose-summary.js'
 import { formatGlucose, mgdlToMmol, trendArrow, type Egv } from '../dexcom/records.js'
 import { readReadings } from '../dexcom/store.js'
 import { getProvider } from '../providers/lookup.js'
@@ -83,7 +84,7 @@ export function dexcomCommand(deps: { config: Config; db: Db; clock: Clock }, ar
     return 0
   }
   if (readings.length === 0) {
-    out.error(`no ${providerId} readings since ${new Date(since).toISOString()} (the daemon syncs every ${Math.round(deps.config.dexcom.syncIntervalMs / 60_000)} min; Dexcom data arrives 1 to 3 hours late)`)
+    out.error(`no ${providerId} readings since ${new Date(since).toISOString()} (the daemon syncs every ${Math.round(deps.config.dexcom.syncIntervalMs / 60_000)} min; Dexcom data arrives up to ${delayText(deps.config.dexcom.dataDelayMinutes)} late)`)
     return 0
   }
   const lines = readings.map((r) => {

@@ -13,6 +13,11 @@ export const DexcomConfigSchema = z
     syncIntervalMs: z.number().int().min(1_000).max(86_400_000).default(5 * 60_000),
     /** How far back the first sync reaches. */
     backfillDays: z.number().int().min(1).max(365).default(90),
+    /**
+     * How late Dexcom's API serves readings, for what the user is told. Sources disagree (3 h in
+     * Dexcom's FAQ, 1 h US / 3 h elsewhere in newer notes: dexcom-api.md §3.6): the safe reading is 3 h.
+     */
+    dataDelayMinutes: z.number().int().min(0).max(24 * 60).default(180),
   })
   .strict()
   .refine((d) => d.lowMgdl < d.highMgdl, { message: 'expected a value above dexcom.lowMgdl', path: ['highMgdl'] })

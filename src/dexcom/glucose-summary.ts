@@ -35,6 +35,8 @@ export interface SummaryInput {
   units: GlucoseUnits
   lowMgdl: number
   highMgdl: number
+  /** How late Dexcom serves readings (dexcom.dataDelayMinutes). */
+  dataDelayMinutes: number
 }
 
 function percent(part: number, whole: number): string {
@@ -45,15 +47,23 @@ function rangeLabel(low: number, high: number, units: GlucoseUnits): string {
   return units === 'mmol/L' ? `${mgdlToMmol(low).toFixed(1)}–${mgdlToMmol(high).toFixed(1)} mmol/L` : `${low}–${high} mg/dL`
 }
 
+/** "3 h", "1 h 30 min", "45 min": Dexcom's data delay for people. */
+export function delayText(minutes: number): string {
+  const h = Math.floor(minutes / 60)
+  const m = minutes % 60
+  return h === 0 ? `${m} min` : m === 0 ? `${h} h` : `${h} h ${m} min`
+}
+
 /**
  * "112 mg/dL → · 1 h 5 min ago; Dexcom data arrives delayed" and a time-in-range line, or a
  * note that nothing is stored yet.
  */
 export function glucoseSummaryText(input: SummaryInput): string {
   const { latest, units, lowMgdl, highMgdl } = input
-  if (!latest || latest.value === null) return 'No glucose readings stored yet; Dexcom data arrives delayed (1 to 3 hours).'
+  if (!latest || latest.value === null) return `No glucose readings stored yet; Dexcom data arrives up to ${delayText(input.dataDelayMinutes)} late.`
   const arrow = trendArrow(latest.trend)
-  const age = humanDuration(Math.min(0, latest.systemTime - input.now))
+  // A reading stamped at or after "now" (clock skew) is "just now", never "in less than a minute".
+  const age = latest.systemTime >= input.now - 30_000 ? 'just now' : humanDuration(latest.systemTime - input.now)
   const first = `${formatGlucose(latest.value, units, latest.status)}${arrow ? ` ${arrow}` : ''} · ${age}; Dexcom data arrives delayed`
   const tir = timeInRange(input.lastDay, lowMgdl, highMgdl)
   const range = rangeLabel(lowMgdl, highMgdl, units)

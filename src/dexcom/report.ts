@@ -13,11 +13,11 @@ export interface GlucoseReport {
 
 /** Reads the stored readings of `config.dexcom.provider` and builds the /glucose answer. */
 export function glucoseReport(deps: Pick<Deps, 'config' | 'db' | 'clock'>): GlucoseReport {
-  const { provider, units, lowMgdl, highMgdl } = deps.config.dexcom
+  const { provider, units, lowMgdl, highMgdl, dataDelayMinutes } = deps.config.dexcom
   const now = deps.clock.now()
   const latest = latestReading(deps.db, provider)
   const lastDay = readReadings(deps.db, provider, now - DAY_MS, now + 1)
-  const text = glucoseSummaryText({ latest, lastDay, now, units, lowMgdl, highMgdl })
+  const text = glucoseSummaryText({ latest, lastDay, now, units, lowMgdl, highMgdl, dataDelayMinutes })
   const png = lastDay.some((r) => r.value !== null)
     ? renderGlucoseChart(lastDay, { now, lowMgdl, highMgdl, units, utcOffsetMinutes: latest ? displayOffsetMinutes(latest) : 0 })
     : undefined

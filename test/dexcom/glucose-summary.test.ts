@@ -10,7 +10,7 @@ import { decodePng } from './png-decode.js'
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0)
 const MIN = 60_000
-const range = { units: 'mg/dL' as const, lowMgdl: 70, highMgdl: 180 }
+const range = { units: 'mg/dL' as const, lowMgdl: 70, highMgdl: 180, dataDelayMinutes: 180 }
 
 function egv(minutesAgo: number, value: number | null, extra: Partial<Egv> = {}): Egv {
   return {
@@ -42,13 +42,16 @@ t.test('edge values, unknown trends, no recent readings, nothing at all', async 
     glucoseSummaryText({ latest: egv(3000, 140), lastDay: [], now: NOW, ...range }),
     '140 mg/dL → · 2 days ago; Dexcom data arrives delayed\nTime in range (70–180 mg/dL): no readings in the last 24 h',
   )
-  t.match(glucoseSummaryText({ latest: undefined, lastDay: [], now: NOW, ...range }), /^No glucose readings stored yet/)
+  t.equal(glucoseSummaryText({ latest: undefined, lastDay: [], now: NOW, ...range }), 'No glucose readings stored yet; Dexcom data arrives up to 3 h late.')
+  t.equal(glucoseSummaryText({ latest: undefined, lastDay: [], now: NOW, ...range, dataDelayMinutes: 60 }), 'No glucose readings stored yet; Dexcom data arrives up to 1 h late.', 'the delay is a setting (US: 1 h)')
+  t.match(glucoseSummaryText({ latest: egv(-2, 120), lastDay: [egv(-2, 120)], now: NOW, ...range }), /^120 mg\/dL → · just now;/, 'a reading stamped ahead of the clock is "just now"')
+  t.match(glucoseSummaryText({ latest: egv(0, 120), lastDay: [egv(0, 120)], now: NOW, ...range }), /^120 mg\/dL → · just now;/)
   t.same(timeInRange([egv(1, 70), egv(2, 180), egv(3, 69), egv(4, 181), egv(5, null)], 70, 180), { readings: 4, below: 1, inRange: 2, above: 1 })
 })
 
 t.test('glucoseReport reads the configured provider from SQLite: text and a PNG', async (t) => {
   const deps = testDeps(t, { config: testConfig(t, { dexcom: { provider: 'dexcom-eu', units: 'mmol/L', lowMgdl: 72, highMgdl: 162 } }), now: NOW })
-  t.same(glucoseReport(deps), { text: 'No glucose readings stored yet; Dexcom data arrives delayed (1 to 3 hours).', png: undefined })
+  t.same(glucoseReport(deps), { text: 'No glucose readings stored yet; Dexcom data arrives up to 3 h late.', png: undefined })
   upsertReadings(deps.db, 'dexcom-eu', [egv(70, 108, { displayTime: '2026-11-25T11:50:00+01:00' }), egv(75, 100)], NOW)
   upsertReadings(deps.db, 'dexcom', [egv(60, 300)], NOW) // another provider: not shown
   const report = glucoseReport(deps)
@@ -60,7 +63,7 @@ t.test('glucoseReport reads the configured provider from SQLite: text and a PNG'
 
 t.test('the dexcom config key: defaults, overrides, and every problem reported', async (t) => {
   const config = testConfig(t)
-  t.same(config.dexcom, { provider: 'dexcom', units: 'mg/dL', lowMgdl: 70, highMgdl: 180, syncIntervalMs: 300_000, backfillDays: 90 })
+  t.same(config.dexcom, { provider: 'dexcom', units: 'mg/dL', lowMgdl: 70, highMgdl: 180, syncIntervalMs: 300_000, backfillDays: 90, dataDelayMinutes: 180 })
   t.ok(Object.isFrozen(config.dexcom))
   t.same(testConfig(t, { dexcom: { provider: 'dexcom-jp', units: 'mmol/L', backfillDays: 30 } }).dexcom.provider, 'dexcom-jp')
   const bad = () => parseConfig({ dexcom: { provider: 'nope', units: 'mg', lowMgdl: 200, highMgdl: 150, syncIntervalMs: 5, backfillDays: 0, extra: 1 } })
