@@ -61,11 +61,13 @@ t.test('connect from the chat: credentials asked, secret deleted, link, approval
 
   // Canaries: nothing the bot sent carries the secret, the bot token, a token or the code.
   const code = codeExchanges(w.as)[0]?.params.code ?? 'no-code'
-  const canaries = { secret: CANARY_SECRET, botToken: TEST_BOT_TOKEN, access: String(auth.acme?.access), refresh: String(auth.acme?.refresh), code }
+  const verifier = codeExchanges(w.as)[0]?.params.code_verifier ?? 'no-verifier'
+  t.match(verifier, /^[A-Za-z0-9_-]{43,128}$/, 'a PKCE verifier was sent')
+  const canaries = { secret: CANARY_SECRET, botToken: TEST_BOT_TOKEN, access: String(auth.acme?.access), refresh: String(auth.acme?.refresh), code, verifier }
   for (const [what, value] of Object.entries(canaries)) {
     const leaks = w.tg.requests.filter((r) => r.raw.includes(value) || JSON.stringify(r.payload).includes(value))
     t.same(leaks.map((r) => r.method), [], `no request to the Bot API carries the ${what}`)
-    t.notOk(w.logs.text().includes(value) && what !== 'code', `the log does not carry the ${what}`)
+    t.notOk(w.logs.text().includes(value), `the log does not carry the ${what}`)
   }
   t.notOk(w.logs.text().includes(TEST_BOT_TOKEN), 'the bot token is never logged')
   t.notOk(w.logs.text().includes(code), 'the code is never logged')

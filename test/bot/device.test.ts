@@ -6,15 +6,20 @@ import { buttons } from '../support/bot-api-server.js'
 import { fakeServer } from '../support/deps.js'
 import { USER, botWorld, editOf, linkMessageIdOf, say } from './harness.js'
 
-t.test('connect a device-mode provider: code shown, then ✅', async (t) => {
-  let approved = false
+t.test('connect a device-mode provider: code shown; pending, slow_down, then tokens; ✅', async (t) => {
+  // The provider says authorization_pending, then slow_down, then hands out tokens (RFC 8628 §3.5).
+  const answers = [{ status: 400, json: { error: 'authorization_pending' } }, { status: 400, json: { error: 'slow_down' } }]
+  const polls: number[] = []
   let base = ''
   const as = await fakeServer(t, (req) => {
     if (req.url === '/device') return { json: { device_code: 'bot-device-code-canary', user_code: 'KQXP-TRWM', verification_uri: `${base}/activate`, expires_in: 600, interval: 1 } }
-    return approved ? { json: { access_token: 'd-at', refresh_token: 'd-rt', expires_in: 3600, token_type: 'Bearer' } } : { status: 400, json: { error: 'authorization_pending' } }
+    polls.push(Date.now())
+    return answers.shift() ?? { json: { access_token: 'd-at', refresh_token: 'd-rt', expires_in: 3600, token_type: 'Bearer' } }
   })
   base = as.url
+  // The daemon's own watch runs the resolve job while the flow is active: no ticks from the test.
   const w = await botWorld(t, {
+    resolveIntervalMs: 500,
     providers: { devy: { displayName: 'Devy', authorizationUrl: `${as.url}/a`, tokenUrl: `${as.url}/token`, deviceAuthorizationUrl: `${as.url}/device`, redirectMode: 'device', clientId: 'c', clientSecret: 's', scopes: ['read'] } },
   })
   const shown = await say(w, 'connect devy', /KQXP-TRWM/)
@@ -22,15 +27,17 @@ t.test('connect a device-mode provider: code shown, then ✅', async (t) => {
   t.match(shown.payload, { protect_content: true, link_preview_options: { is_disabled: true } })
   const messageId = [...w.tg.messages.values()].find((m) => m.fromBot && m.text.includes('KQXP-TRWM'))?.messageId as number
 
-  approved = true // the user typed the code at the provider
-  const done = editOf(w, messageId, /^✅ Devy connected/)
-  const tick = setInterval(() => w.daemon.scheduler.runNow('resolve-pending'), 300)
-  t.teardown(() => clearInterval(tick))
-  await done
-  clearInterval(tick)
-  t.pass('the waiting message was edited to ✅')
+  const done = await editOf(w, messageId, /^✅ Devy connected/, 40_000)
+  t.equal(done.payload.text, '✅ Devy connected (scopes: read)', 'the waiting message was edited to ✅')
+  const tokenPolls = as.requests.filter((r) => r.url === '/token')
+  t.equal(tokenPolls.length, 3, 'pending, slow_down, tokens: three polls and no more')
+  t.same(tokenPolls.map((r) => r.form.grant_type), Array(3).fill('urn:ietf:params:oauth:grant-type:device_code'))
+  // Lower bounds from the protocol, not timings of ours: 1 s interval, then 1 + 5 s after slow_down.
+  t.ok((polls[1] ?? 0) - (polls[0] ?? 0) >= 1_000, 'the interval is honoured')
+  t.ok((polls[2] ?? 0) - (polls[1] ?? 0) >= 6_000, 'slow_down adds 5 s to the interval')
   t.notOk(w.tg.requests.some((r) => r.raw.includes('bot-device-code-canary')), 'the device code never reaches Telegram')
   t.notMatch(w.logs.text(), 'bot-device-code-canary', 'nor the log')
+  t.notOk(w.tg.requests.some((r) => r.raw.includes('d-at') || r.raw.includes('d-rt')), 'nor the tokens')
 })
 
 t.test('a callback-mode provider with a device endpoint offers "Use a code instead"', async (t) => {

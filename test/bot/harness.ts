@@ -28,7 +28,10 @@ export interface BotWorld {
  * Provider `acme` has no client credentials in the config (the chat supplies them);
  * `pasty` is a paste-mode provider with credentials in the config.
  */
-export async function botWorld(t: Teardown, opts: { acme?: Record<string, unknown>; providers?: Record<string, unknown>; pkceRequired?: boolean } = {}): Promise<BotWorld> {
+export async function botWorld(
+  t: Teardown,
+  opts: { acme?: Record<string, unknown>; providers?: Record<string, unknown>; pkceRequired?: boolean; resolveIntervalMs?: number } = {},
+): Promise<BotWorld> {
   const tg = await startBotApiServer(t)
   const port = await freePort()
   const publicUrl = `http://127.0.0.1:${port}`
@@ -41,7 +44,7 @@ export async function botWorld(t: Teardown, opts: { acme?: Record<string, unknow
   const config = testConfig(t, {
     listen: { host: '127.0.0.1', port },
     publicUrl,
-    resolveIntervalMs: 60_000, // the callback event, not the timer, runs the job
+    resolveIntervalMs: opts.resolveIntervalMs ?? 60_000, // the callback event, not the timer, runs the job
     telegram: { token: TEST_BOT_TOKEN, allowedUserIds: [USER.id], apiRoot: tg.apiRoot },
     providers: {
       acme: { ...base, displayName: 'Acme', revocationUrl: `${as.issuer}/token/revocation`, ...opts.acme },
