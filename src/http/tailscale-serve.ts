@@ -1,4 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { isLoopbackHost } from '../url.js'
+import { unwrapMappedIPv4 } from './network-guard.js'
 
 /**
  * Decodes an RFC 2047 encoded word, as tailscale serve sends non-ASCII header values
@@ -23,6 +25,12 @@ export function decodeRfc2047(value: string): string {
 export function tailscaleServeGuard(allowedUsers: readonly string[] | undefined) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const forbid = (message: string) => reply.code(403).send({ error: 'forbidden', message })
+    // serve connects from this machine; identity headers from any other socket are forgeries
+    // (the loopback listener already makes this so: a second line, should it ever bind wider).
+    if (!isLoopbackHost(unwrapMappedIPv4(request.socket.remoteAddress ?? ''))) {
+      request.log.warn({ ip: request.socket.remoteAddress }, 'refused a direct connection in tailscale serve mode')
+      return forbid('behind tailscale serve, latchkey accepts connections from this machine only')
+    }
     if (request.headers['tailscale-funnel-request'] !== undefined) {
       request.log.warn('refused a request that came through Tailscale Funnel')
       return forbid('latchkey does not accept requests from the public internet (Tailscale Funnel)')

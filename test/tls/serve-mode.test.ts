@@ -57,6 +57,12 @@ t.test('forwarded headers count only from loopback', async (t) => {
   // serve forwarding a peer outside the allowed networks is refused too.
   const outside = await app.inject({ url: '/healthz', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': '203.0.113.5', 'tailscale-user-login': 'alice@example.com' } })
   t.equal(outside.statusCode, 403)
+  // A tailnet peer connecting straight to the socket (not through serve) cannot name itself a user.
+  const direct = await app.inject({ url: '/healthz', remoteAddress: '100.64.0.9', headers: { 'tailscale-user-login': 'alice@example.com' } })
+  t.equal(direct.statusCode, 403)
+  t.match(direct.json().message, /accepts connections from this machine only/)
+  const mapped = await app.inject({ url: '/healthz', ...viaServe('alice@example.com'), remoteAddress: '::ffff:127.0.0.1' })
+  t.equal(mapped.statusCode, 200, 'loopback as a mapped IPv6 address is this machine')
 })
 
 t.test('config: serve mode needs a loopback listener; https publicUrl; users only with serve', async (t) => {
