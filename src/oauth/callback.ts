@@ -10,6 +10,8 @@ import { knownAuthorizationError, sanitizeDescription } from './token-response.j
 
 export const MAX_CODE_LENGTH = 2048
 const MAX_ISS_LENGTH = 512
+/** RFC 6749 §4.1.2.1 error codes are short words; anything longer is not a provider's answer. */
+const MAX_ERROR_LENGTH = 128
 /** RFC 6749 §4.1.2: codes are VSCHAR (%x20-7E). */
 const CODE_PATTERN = /^[\x20-\x7e]+$/
 
@@ -40,6 +42,7 @@ export function parseCallbackQuery(search: string): { ok: true; value: CallbackQ
     if (!code || code.length > MAX_CODE_LENGTH || !CODE_PATTERN.test(code)) return { ok: false, reason: '"code" is malformed' }
     return { ok: true, value: { kind: 'code', state, code, ...(iss !== undefined ? { iss } : {}) } }
   }
+  if (!error || error.length > MAX_ERROR_LENGTH) return { ok: false, reason: '"error" is malformed' }
   const description = sanitizeDescription(params.get('error_description'))
   return {
     ok: true,

@@ -68,6 +68,8 @@ t.test('malformed queries: 400, nothing stored', async (t) => {
     'empty state': 'code=a&state=',
     'empty iss': `code=a&state=${S}&iss=`,
     'code 2049 chars': `code=${'c'.repeat(2049)}&state=${S}`,
+    'iss 513 chars': `code=a&state=${S}&iss=${'i'.repeat(513)}`,
+    'error 10 KiB': `error=${'e'.repeat(10 * 1024)}&state=${S}`,
     'code with newline': `code=a%0Ab&state=${S}`,
     'code with NUL': `code=a%00b&state=${S}`,
     'code non-ASCII': `code=%C3%A9t%C3%A9&state=${S}`,
