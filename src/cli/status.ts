@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
 import { listConnections } from '../db/connections.js'
 import type { Db } from '../db/open.js'
+import { reconsentDueAt } from '../oauth/refresh-policy.js'
 import { asOAuthEntry, readAuthFile } from '../store/auth-json.js'
 import { humanDuration } from '../time-format.js'
 import type { Output } from './output.js'
@@ -28,8 +29,8 @@ export async function statusCommand(deps: { config: Config; db: Db; clock: Clock
     const scopes = entry?.scope ?? record?.grantedScopes?.join(' ') ?? ''
     const granted = new Set(record?.grantedScopes ?? [])
     const missing = record?.grantedScopes ? record.requestedScopes.filter((s) => !granted.has(s)) : []
-    const maxAge = deps.config.providers[id]?.refreshTokenMaxAgeMs
-    const reconsent = record && maxAge !== undefined ? `, re-consent due ${humanDuration(record.consentedAt + maxAge - now)}` : ''
+    const dueAt = record && entry ? reconsentDueAt(deps.config.providers[id]?.refreshTokenMaxAgeMs, record.consentedAt, entry) : undefined
+    const reconsent = dueAt !== undefined ? `, re-consent due ${humanDuration(dueAt - now)}` : ''
     const failing = record?.status === 'failing' ? ` (${record.failureCount} failed refreshes, last: ${record.lastError ?? 'unknown'})` : ''
     out.info(
       `${id}: ${status}${failing}, ${expires}${refreshed}${scopes ? `, scopes: ${scopes}` : ''}` +

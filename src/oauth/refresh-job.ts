@@ -3,7 +3,7 @@ import { enqueueNotice } from '../db/outbox.js'
 import { isAppError } from '../errors.js'
 import { asOAuthEntry, readAuthFile } from '../store/auth-json.js'
 import { humanDuration } from '../time-format.js'
-import { RECONSENT_REMINDER_MS, refreshMarginMs, shouldRefresh } from './refresh-policy.js'
+import { RECONSENT_REMINDER_MS, reconsentDueAt, refreshMarginMs, shouldRefresh } from './refresh-policy.js'
 import { TokenSource, type TokenDeps } from './refresh.js'
 
 export interface RefreshSummary {
@@ -31,17 +31,15 @@ export async function refreshDueTokens(deps: TokenDeps, source = new TokenSource
     const connection = getConnection(deps.db, id)
     if (!connection || connection.status === 'needs_reauth') continue
 
-    if (provider.refreshTokenMaxAgeMs !== undefined) {
-      const endsAt = connection.consentedAt + provider.refreshTokenMaxAgeMs
-      if (endsAt - now <= RECONSENT_REMINDER_MS && claimNotification(deps.db, id, 'reconsent_reminded_at', now)) {
-        enqueueNotice(deps.db, {
-          kind: 'reconsent_due',
-          provider: id,
-          text: `⏰ ${provider.displayName} access ends ${humanDuration(endsAt - now)}: ${provider.displayName} limits it to a fixed time from consent. Send "connect ${id}" to renew it.`,
-          createdAt: now,
-        })
-        summary.reminded.push(id)
-      }
+    const endsAt = reconsentDueAt(provider.refreshTokenMaxAgeMs, connection.consentedAt, entry)
+    if (endsAt !== undefined && endsAt - now <= RECONSENT_REMINDER_MS && claimNotification(deps.db, id, 'reconsent_reminded_at', now)) {
+      enqueueNotice(deps.db, {
+        kind: 'reconsent_due',
+        provider: id,
+        text: `⏰ ${provider.displayName} access ends ${humanDuration(endsAt - now)}: ${provider.displayName} limits it to a fixed time from consent. Send "connect ${id}" to renew it.`,
+        createdAt: now,
+      })
+      summary.reminded.push(id)
     }
 
     const margin = refreshMarginMs(entry, connection.lastRefreshAt ?? connection.consentedAt)

@@ -11,6 +11,15 @@ export const BACKOFF_MAX_MS = 30 * 60 * 1000
 export const RECONSENT_REMINDER_MS = 3 * 24 * 60 * 60 * 1000
 
 /**
+ * When the provider's absolute refresh-token lifetime ends (epoch ms), or undefined when there is
+ * none to end: no lifetime declared, or no refresh token held (a GitHub OAuth App's token never
+ * expires, unlike a GitHub App's, which the catalog's six months are for).
+ */
+export function reconsentDueAt(maxAgeMs: number | undefined, consentedAt: number, entry: Pick<OAuthEntry, 'refresh'>): number | undefined {
+  return maxAgeMs === undefined || entry.refresh === undefined ? undefined : consentedAt + maxAgeMs
+}
+
+/**
  * How long before expiry a token should be renewed: the larger of 5 minutes and 10 % of its
  * lifetime (counted from when it was obtained), so short tokens are not refreshed constantly
  * and long ones are renewed well ahead.

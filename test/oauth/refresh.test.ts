@@ -208,6 +208,17 @@ t.test('refresh job: renews only inside the margin; reminds of an absolute lifet
   t.match(reminders[0]?.text, /^⏰ Acme access ends in 2 days/)
 })
 
+t.test('refresh job: no reminder for a token without a refresh token (nothing there to expire)', async (t) => {
+  const { as, deps } = await fakeSetup(t, () => ({ json: {} }), { refreshTokenMaxAgeMs: 10 * 24 * HOUR })
+  const now = deps.clock.now()
+  // A GitHub OAuth App: one access token, no expiry, no refresh token.
+  writeFileSync(deps.config.authFile, JSON.stringify({ acme: { type: 'oauth', access: 'a' } }))
+  deps.db.prepare('INSERT INTO connections (provider, consented_at, requested_scopes, updated_at) VALUES (?, ?, ?, ?)').run('acme', now - 9 * 24 * HOUR, 'read', now)
+  t.same(await refreshDueTokens(deps, new TokenSource(deps)), { refreshed: [], failing: [], needsReauth: [], reminded: [] })
+  t.equal(undeliveredOutbox(deps.db).length, 0, 'no false "access ends" reminder')
+  t.equal(as.requests.length, 0)
+})
+
 t.test('refresh job: an entry latchkey never connected belongs to another tool and is left alone', async (t) => {
   const { as, deps } = await fakeSetup(t, () => ({ json: { access_token: 'fresh', refresh_token: 'r2', expires_in: 7200 } }))
   const foreign = '{"acme": {"type": "oauth", "access": "theirs", "refresh": "their-rt", "expires": 1}}'
