@@ -1,6 +1,7 @@
 import rateLimit from '@fastify/rate-limit'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Deps } from '../deps.js'
+import { loggablePath } from '../log.js'
 import { createNetworkGuard } from './network-guard.js'
 import { tailscaleServeGuard } from './tailscale-serve.js'
 import { oauthRoutes } from './oauth-routes.js'
@@ -23,7 +24,7 @@ export async function buildServer(deps: Deps, opts: ServerOptions): Promise<Fast
   const app = Fastify({
     loggerInstance: deps.log.child({}, {
       serializers: {
-        req: (r: { method: string; url: string; ip?: string }) => ({ method: r.method, path: r.url.split('?')[0], ip: r.ip }),
+        req: (r: { method: string; url: string; ip?: string }) => ({ method: r.method, path: loggablePath(r.url), ip: r.ip }),
       },
     }),
     ...(opts.https ? { https: opts.https } : {}),

@@ -51,7 +51,7 @@ t.test('daemon and token CLI as processes: canaries only in auth.json (and the t
 
   const headers = { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' }
   const created = await fetch(`${base}/oauth/flows`, { method: 'POST', headers, body: JSON.stringify({ provider: 'acme' }) })
-  const flow = (await created.json()) as { state: string; startUrl: string }
+  const flow = (await created.json()) as { state: string; flowId: string; startUrl: string }
   await new CookieBrowser().get(flow.startUrl)
   const pending = (await (await fetch(`${base}/oauth/pending/${flow.state}?wait=20`, { headers })).json()) as { status: string }
   t.equal(pending.status, 'connected')
@@ -92,6 +92,11 @@ t.test('daemon and token CLI as processes: canaries only in auth.json (and the t
     'refused token run stdout+stderr': refused.stdout + refused.stderr,
   }
   t.match(outputs['daemon stdout+stderr'], /"msg":"connected"/, 'the daemon logged at debug level to its own output')
+  // The start link's flow id and the state are capabilities too: the log keeps a prefix only.
+  t.notOk(outputs['daemon stdout+stderr']?.includes(flow.flowId), 'the full flow id (the start link) is not logged')
+  t.notOk(outputs['daemon stdout+stderr']?.includes(flow.state), 'nor the state')
+  t.match(outputs['daemon stdout+stderr'], `"flowId":"${flow.flowId.slice(0, 8)}…"`, 'a prefix is, for finding the row')
+  t.match(outputs['daemon stdout+stderr'], `"path":"/oauth/start/${flow.flowId.slice(0, 8)}…"`, 'request logs cut the start path too')
   const files = [...filesUnder(authDir, (p) => p === authFile), ...filesUnder(join(dir, 'data'), () => false)]
   t.ok(files.some((f) => f.endsWith('latchkey.db')), 'the database is among the files searched')
   for (const f of files) outputs[f] = readFileSync(f).toString('latin1')
