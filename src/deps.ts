@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import { got, type Got } from 'got'
+import type { Got, OptionsOfTextResponseBody, Response } from 'got'
 import type { Config } from './config.js'
 import { systemClock, type Clock } from './clock.js'
 import { openDb, type Db } from './db/open.js'
@@ -19,13 +19,28 @@ export interface Deps {
   config: Config
   db: Db
   clock: Clock
-  http: Got
+  http: HttpClient
   log: Logger
   events: FlowEvents
 }
 
-export function createHttpClient(): Got {
-  return got.extend({ timeout: { request: HTTP_TIMEOUT_MS }, headers: { 'user-agent': 'latchkey' } })
+/** The two got calls latchkey makes, each answered with the whole text response. */
+export interface HttpClient {
+  get(url: string, options: OptionsOfTextResponseBody): Promise<Response<string>>
+  post(url: string, options: OptionsOfTextResponseBody): Promise<Response<string>>
+}
+
+/**
+ * got with latchkey's timeout and user agent, loaded on the first request: `latchkey token` with
+ * a fresh token (scripts call it often) never makes one, and got's ~100 modules cost ~100 ms.
+ */
+export function createHttpClient(): HttpClient {
+  let client: Promise<Got> | undefined
+  const load = () => (client ??= import('got').then(({ got }) => got.extend({ timeout: { request: HTTP_TIMEOUT_MS }, headers: { 'user-agent': 'latchkey' } })))
+  return {
+    get: async (url, options) => (await load()).get(url, options),
+    post: async (url, options) => (await load()).post(url, options),
+  }
 }
 
 /** Builds the dependencies for the daemon, a job or a CLI command from a validated config. */

@@ -1,4 +1,4 @@
-import type { Got } from 'got'
+import type { HttpClient } from '../deps.js'
 import type { Provider } from '../providers/schema.js'
 
 export type RevokeOutcome = 'revoked' | 'unsupported' | 'failed'
@@ -11,7 +11,7 @@ const formEncode = (s: string): string => encodeURIComponent(s).replace(/%20/g, 
  * never retried, and no error detail kept (got errors carry the request body, i.e. the token).
  */
 export async function revokeToken(
-  http: Got,
+  http: HttpClient,
   provider: Pick<Provider, 'revocationUrl' | 'clientId' | 'clientSecret' | 'clientAuth'>,
   token: string,
   hint: 'refresh_token' | 'access_token',

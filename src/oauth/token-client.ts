@@ -1,4 +1,4 @@
-import type { Got } from 'got'
+import type { HttpClient } from '../deps.js'
 import { AppError } from '../errors.js'
 import type { TokenRequest } from './requests.js'
 import type { RawResponse } from './token-response.js'
@@ -8,7 +8,7 @@ import type { RawResponse } from './token-response.js'
  * retry could burn it. got errors carry the request body (client secret, code), so only their
  * code and the URL's host survive into our error.
  */
-export async function fetchToken(http: Got, request: TokenRequest): Promise<RawResponse> {
+export async function fetchToken(http: HttpClient, request: TokenRequest): Promise<RawResponse> {
   try {
     const res = await http.post(request.url, {
       form: request.form,
