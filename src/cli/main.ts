@@ -60,7 +60,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
   } catch (err) {
     if (err instanceof AppError) {
       // doctor reports a bad config as its first failed check rather than as a crash.
-      if (command === 'doctor') out.info(`❌ ${err.message}`)
+      // doctor: one ❌ line per problem, like its other checks.
+      if (command === 'doctor') for (const line of err.message.split('\n')) out.info(`❌ ${line.trim()}`)
       else out.error(err.message)
       return command === 'doctor' ? EXIT.failed : EXIT.config
     }

@@ -108,8 +108,12 @@ t.test('no tailscale installed, loopback daemon running, unsafe modes', async (t
 })
 
 t.test('a bad config is the first failed check', async (t) => {
-  const { env } = setup(t, { listen: { port: 'x' } })
+  const { env } = setup(t, { listen: { port: 'x' }, publicUrl: 'ftp://x' })
   const out = capture()
   t.equal(await main(['doctor'], env, out), 1)
-  t.match(out.lines[0], /^❌ invalid config .*\n {2}listen\.port: /)
+  t.match(out.lines[0], /^❌ .*config\.json/, 'the file first')
+  const problems = out.lines.slice(1).sort()
+  t.equal(problems.length, 2, 'then one ❌ line per problem')
+  t.match(problems[0], /^❌ listen\.port: .*expected number/)
+  t.match(problems[1], /^❌ publicUrl: expected an https URL, got "ftp:\/\/x"/)
 })
