@@ -23,7 +23,8 @@ export async function statusCommand(deps: { config: Config; db: Db; clock: Clock
   for (const id of ids) {
     const entry = asOAuthEntry(auth[id])
     const record = records.get(id)
-    const status = !entry ? 'not in auth file' : record?.status ?? 'ok'
+    // An entry with no record is another tool's: latchkey neither refreshes nor reports it as its own.
+    const status = !entry ? 'not in auth file' : (record?.status ?? 'not managed by latchkey (another tool wrote it; not refreshed)')
     const expires = entry?.expires === undefined ? 'no expiry given' : entry.expires > now ? `expires ${humanDuration(entry.expires - now)}` : `expired ${humanDuration(entry.expires - now)}`
     const refreshed = record?.lastRefreshAt ? `, refreshed ${humanDuration(record.lastRefreshAt - now)}` : ''
     const scopes = entry?.scope ?? record?.grantedScopes?.join(' ') ?? ''
