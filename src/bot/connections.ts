@@ -23,10 +23,12 @@ async function readAuth(deps: Pick<Deps, 'config'>, ctx: Context): Promise<AuthF
 
 /** One line per connection: state, token expiry, last refresh. */
 export function connectionLine(name: string, entry: OAuthEntry, connection: Connection | undefined, now: number): string {
-  const state =
-    connection?.status === 'needs_reauth'
+  // No record: another agent tool wrote this entry; latchkey does not refresh it (refresh-job.ts).
+  const state = !connection
+    ? '➖'
+    : connection.status === 'needs_reauth'
       ? '⚠️ needs reconnecting'
-      : connection?.status === 'failing'
+      : connection.status === 'failing'
         ? `⏳ renewing fails (${connection.lastError ?? 'error'})`
         : '✅'
   const expiry =
@@ -35,7 +37,7 @@ export function connectionLine(name: string, entry: OAuthEntry, connection: Conn
     ? `last refresh ${humanDuration(connection.lastRefreshAt - now)}`
     : connection
       ? `connected ${humanDuration(connection.consentedAt - now)}, not refreshed yet`
-      : 'not refreshed by latchkey yet'
+      : 'written by another tool, not refreshed by latchkey'
   return `${state} ${name}: ${expiry}, ${refreshed}`
 }
 

@@ -3,6 +3,7 @@
 import t from 'tap'
 import { enqueueOutbox } from '../../src/db/outbox.js'
 import { getCredentials } from '../../src/db/provider-credentials.js'
+import { updateAuthFile } from '../../src/store/auth-json.js'
 import { buttons } from '../support/bot-api-server.js'
 import { CookieBrowser } from '../support/cookie-browser.js'
 import { USER, authJson, botWorld, connectWithCredentials, editOf, say, until } from './harness.js'
@@ -17,6 +18,13 @@ t.test('connections, then disconnect with revocation and forgetting the credenti
 
   const list = await say(w, '/connections', /Acme/)
   t.match(list.payload.text, /^✅ Acme: token expires in .*, connected .* ago, not refreshed yet|^✅ Acme: token expires in less than a minute/)
+  // Another agent tool's entry in the shared auth.json is listed as theirs, not as a latchkey connection.
+  await updateAuthFile(w.config.authFile, (auth) => ({ ...auth, 'github-copilot': { type: 'oauth', access: 'their-token', refresh: 'their-rt', expires: Date.now() + 3_600_000 } }))
+  const withForeign = await say(w, '/connections', /github-copilot/)
+  t.match(withForeign.payload.text, /^➖ github-copilot: token expires in .*, written by another tool, not refreshed by latchkey$/m)
+  t.match(withForeign.payload.text, /^✅ Acme: /m)
+  t.notMatch(withForeign.payload.text, /their-token|their-rt/)
+  await updateAuthFile(w.config.authFile, ({ 'github-copilot': _drop, ...auth }) => auth)
   const providers = await say(w, '/providers', /acme: Acme/)
   t.match(providers.payload.text, /acme: Acme, connected/)
   t.match(providers.payload.text, /pasty: Pasty, ready to connect \(you paste the code back\)/)
