@@ -1,7 +1,9 @@
 // `latchkey doctor` against a `tailscale` stand-in placed first on PATH that prints recorded
 // JSON for the logged-in, logged-out and Funnel-on cases, and against a real running daemon.
+import { execFile } from 'node:child_process'
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import t from 'tap'
 import { loadConfig } from '../../src/config.js'
 import { startDaemon } from '../../src/daemon.js'
@@ -9,6 +11,7 @@ import { createLogger } from '../../src/log.js'
 import { main } from '../../src/cli/main.js'
 import type { Output } from '../../src/cli/output.js'
 import { makeCertificate } from '../support/certs.js'
+import { BIN } from '../support/child-daemon.js'
 import { freePort, tempDir, type Teardown } from '../support/deps.js'
 
 const HOST = 'beryllium.tailnet.ts.net'
@@ -116,4 +119,24 @@ t.test('a bad config is the first failed check', async (t) => {
   t.equal(problems.length, 2, 'then one ❌ line per problem')
   t.match(problems[0], /^❌ listen\.port: .*expected number/)
   t.match(problems[1], /^❌ publicUrl: expected an https URL, got "ftp:\/\/x"/)
+})
+
+t.test('healthz through an https publicUrl: ✅ when the certificate is trusted, ❌ with the reason when not', async (t) => {
+  const port = await freePort()
+  const { dir, env } = setup(t, {})
+  const cert = makeCertificate(dir, { host: 'localhost', days: 60 })
+  writeFileSync(env.LATCHKEY_CONFIG, JSON.stringify({ dataDir: join(dir, 'data'), authFile: join(dir, 'agent', 'auth.json'), listen: { host: '127.0.0.1', port }, publicUrl: `https://localhost:${port}`, tls: cert }))
+  const daemon = await startDaemon(loadConfig(env), { log: createLogger('silent') })
+  t.teardown(() => daemon.close())
+  // doctor runs as its own process, as a user runs it: the trust store is read at start-up.
+  const doctor = (extra: Record<string, string>) =>
+    promisify(execFile)(process.execPath, [BIN, 'doctor'], { env: { ...env, PATH: '/nonexistent', ...extra }, encoding: 'utf8' }).then(
+      (r) => r.stdout,
+      (err: { stdout: string }) => err.stdout,
+    )
+  const trusted = await doctor({ NODE_EXTRA_CA_CERTS: cert.certFile })
+  t.match(trusted, `✅ the daemon answers https://localhost:${port}/healthz`)
+  t.match(trusted, `✅ certificate is valid for localhost`)
+  const untrusted = await doctor({})
+  t.match(untrusted, new RegExp(`❌ the daemon does not answer https://localhost:${port}/healthz \\((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)\\)`), 'a certificate the client does not trust is named')
 })
