@@ -14,7 +14,8 @@ let defaultSource: TokenSource | undefined
  * serialised by a lock beside auth.json and never spend a rotating refresh token twice.
  *
  * Throws an `AppError` with code `NOT_CONNECTED`, `NEEDS_REAUTH`, `PROVIDER_UNREACHABLE`,
- * `PROVIDER_UNKNOWN` or `AUTH_FILE_CORRUPT`; its message says what to do.
+ * `PROVIDER_UNKNOWN`, `AUTH_FILE_CORRUPT` or `AUTH_FILE_UNWRITABLE`; its message says what to do.
+ * Warnings go to stderr: the caller's stdout is never written.
  *
  * @example
  * import { getAccessToken } from 'latchkey'
