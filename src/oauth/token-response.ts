@@ -72,7 +72,7 @@ export function splitScopes(scope: string): string[] {
  * reads granted scopes (absent means "as requested", §5.1).
  */
 export function parseTokenResponse(
-  provider: Pick<Provider, 'responseRoot'>,
+  provider: Pick<Provider, 'responseRoot' | 'maxTokenLifetimeSeconds'>,
   raw: RawResponse,
   now: number,
   previousRefreshToken?: string,
@@ -110,7 +110,7 @@ export function parseTokenResponse(
     type: 'oauth',
     access: t.access_token,
     ...(refresh !== undefined ? { refresh } : {}),
-    ...(t.expires_in !== undefined ? { expires: now + t.expires_in * 1000 } : {}),
+    ...(t.expires_in !== undefined ? { expires: now + Math.min(t.expires_in, provider.maxTokenLifetimeSeconds ?? Infinity) * 1000 } : {}),
     ...(grantedScopes ? { scope: grantedScopes.join(' ') } : {}),
     tokenType,
   }

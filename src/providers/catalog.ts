@@ -14,6 +14,7 @@ function dexcomRegion(displayName: string, base: string): ProviderOverride {
     usePkce: false,
     clientAuth: 'body',
     rotation: 'single-use',
+    maxTokenLifetimeSeconds: 7200,
     // Refreshes fail intermittently during Dexcom's nightly backups (tidepool skips 02:45–03:45;
     // the time zone is not stated, UTC assumed): never take an invalid_grant there as final.
     transientRefreshWindow: { start: '02:45', end: '03:45' },

@@ -33,6 +33,12 @@ const fields = {
   rotation: z.enum(['none', 'rotating', 'single-use']),
   /** Refresh tokens die this long after consent whatever we do (Spotify, GitHub Apps). */
   refreshTokenMaxAgeMs: z.number().int().positive(),
+  /**
+   * An access token is taken to expire no later than this (seconds), whatever `expires_in` says:
+   * Dexcom documents 7200 s in examples but "milliseconds" in prose (dexcom-api.md §5), and a
+   * 7,200,000 read as seconds would hand out a dead token for 83 days.
+   */
+  maxTokenLifetimeSeconds: z.number().int().positive(),
   /** Where the user registers an app to get a client id. */
   docsUrl: z.string().url(),
   /**
@@ -66,6 +72,7 @@ export const ProviderSchema = z
     issuer: fields.issuer.optional(),
     apiBaseUrl: fields.apiBaseUrl.optional(),
     refreshTokenMaxAgeMs: fields.refreshTokenMaxAgeMs.optional(),
+    maxTokenLifetimeSeconds: fields.maxTokenLifetimeSeconds.optional(),
     docsUrl: fields.docsUrl.optional(),
     redirectMode: fields.redirectMode.optional(),
     revocationUrl: fields.revocationUrl.optional(),

@@ -9,7 +9,7 @@ const withings = { responseRoot: 'body' }
 
 interface Case {
   name: string
-  provider?: { responseRoot?: string }
+  provider?: { responseRoot?: string; maxTokenLifetimeSeconds?: number }
   status?: number
   contentType?: string
   body: unknown
@@ -30,6 +30,20 @@ const cases: Case[] = [
       entry: { type: 'oauth', access: 'at-1', refresh: 'rt-1', expires: NOW + 7_200_000, scope: 'offline_access', tokenType: 'Bearer' },
       grantedScopes: ['offline_access'],
     },
+  },
+  {
+    name: 'expires_in beyond the provider’s declared token lifetime is capped (Dexcom: milliseconds or seconds?)',
+    provider: { maxTokenLifetimeSeconds: 7200 },
+    body: { access_token: 'at', expires_in: 7_200_000 },
+    kind: 'tokens',
+    check: (t, o) => t.equal(o.kind === 'tokens' && o.entry.expires, NOW + 7_200_000, 'two hours, not 83 days'),
+  },
+  {
+    name: 'expires_in under the cap is kept as it is',
+    provider: { maxTokenLifetimeSeconds: 7200 },
+    body: { access_token: 'at', expires_in: 600 },
+    kind: 'tokens',
+    check: (t, o) => t.equal(o.kind === 'tokens' && o.entry.expires, NOW + 600_000),
   },
   {
     name: 'token_type "bearer" in lower case becomes "Bearer"',
