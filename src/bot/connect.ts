@@ -227,11 +227,14 @@ export function connectComposer(deps: Deps): Composer<Context> {
   const composer = new Composer<Context>()
 
   // A secret may start with "/" or read like "connect x": while a secret is awaited, every text
-  // but /cancel and /skip is the secret, so it is deleted, never answered as a command.
+  // but /cancel and /skip is the secret, so it is deleted, never answered as a command. (A dialog
+  // left for longer than its TTL awaits nothing: a command then is a command.)
   composer.on('message:text', async (ctx, next) => {
+    const text = ctx.message.text
     const state = getChatState(deps.db, ctx.chat.id)
-    if (state?.step !== 'client_secret' || /^\/(cancel|skip)(@\w+)?$/i.test(ctx.message.text.trim())) return next()
-    return onDialogMessage(deps, ctx, state, ctx.message.text)
+    if (state?.step !== 'client_secret' || /^\/(cancel|skip)(@\w+)?$/i.test(text.trim())) return next()
+    if (text.startsWith('/') && deps.clock.now() - state.updatedAt > CHAT_STATE_TTL_MS) return next()
+    return onDialogMessage(deps, ctx, state, text)
   })
 
   composer.command('connect', (ctx) => connect(deps, ctx, ctx.match))

@@ -132,3 +132,18 @@ t.test('/skip is refused for a provider without PKCE: it needs its secret', asyn
   await say(w, CANARY_SECRET, /Secret received/) // still waiting for the secret
   t.equal(getCredentials(w.daemon.deps.db, 'acme')?.clientSecret, CANARY_SECRET)
 })
+
+t.test('a secret dialog left for over 30 min: a command is a command; a late secret is deleted, nothing saved', async (t) => {
+  const w = await botWorld(t)
+  const { say } = await import('./harness.js')
+  await say(w, 'connect acme', /client id/)
+  await say(w, CLIENT_ID, /client secret/)
+  w.daemon.deps.db.prepare('UPDATE bot_chat_state SET updated_at = ?').run(Date.now() - 31 * 60_000)
+  await say(w, '/help', /^latchkey connects your agent to OAuth providers\./)
+  const from = w.tg.requests.length
+  const late = w.tg.userSays(USER, CANARY_SECRET)
+  const reply = await w.tg.waitFor((r) => r.method === 'sendMessage' && /stopped waiting/.test(String(r.payload.text)), { from, what: 'the expiry reply' })
+  t.equal(reply.payload.text, 'I stopped waiting for the client secret (more than 30 min passed), so nothing was saved. I deleted your message. Start again with "connect acme".')
+  t.equal(w.tg.messages.get(`${USER.id}:${late}`)?.deleted, true, 'the late secret was deleted all the same')
+  t.equal(getCredentials(w.daemon.deps.db, 'acme'), undefined, 'nothing stored')
+})
