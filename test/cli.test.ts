@@ -8,8 +8,9 @@ import { createLogger } from '../src/log.js'
 import { EXIT, main } from '../src/cli/main.js'
 import type { Output } from '../src/cli/output.js'
 import { CookieBrowser } from './support/cookie-browser.js'
-import { freePort, tempDir, type Teardown } from './support/deps.js'
-import { codeExchanges, startOidcServer } from './support/oidc-server.js'
+import { tempDir, type Teardown } from './support/deps.js'
+import { acmeWorld } from './support/acme-world.js'
+import { codeExchanges } from './support/oidc-server.js'
 
 function capture(): Output & { out: string[]; err: string[] } {
   const out: string[] = []
@@ -18,22 +19,7 @@ function capture(): Output & { out: string[]; err: string[] } {
 }
 
 async function setup(t: Teardown) {
-  const port = await freePort()
-  const base = `http://127.0.0.1:${port}`
-  const as = await startOidcServer({ clients: [{ clientId: 'cli', clientSecret: 'cli-secret', redirectUris: [`${base}/oauth/callback`], authMethod: 'client_secret_post' }] })
-  t.teardown(() => as.close())
-  const dir = tempDir(t)
-  const configPath = join(dir, 'config.json')
-  writeFileSync(
-    configPath,
-    JSON.stringify({
-      listen: { host: '127.0.0.1', port },
-      dataDir: join(dir, 'data'),
-      authFile: join(dir, 'auth.json'),
-      providers: { acme: { displayName: 'Acme', authorizationUrl: as.authorizationUrl, tokenUrl: as.tokenUrl, clientId: 'cli', clientSecret: 'cli-secret', scopes: ['offline_access'] } },
-    }),
-  )
-  const env = { LATCHKEY_CONFIG: configPath, HOME: dir }
+  const { env, as, port, dir, configPath } = await acmeWorld(t, { clientId: 'cli', clientSecret: 'cli-secret' })
   return { env, as, port, dir, configPath }
 }
 

@@ -10,8 +10,7 @@ import { promisify } from 'node:util'
 import t from 'tap'
 import { BIN, spawnDaemon } from '../support/child-daemon.js'
 import { CookieBrowser } from '../support/cookie-browser.js'
-import { freePort, tempDir } from '../support/deps.js'
-import { startOidcServer } from '../support/oidc-server.js'
+import { acmeWorld } from '../support/acme-world.js'
 
 const SECRET = 'canary-secret-Pw47nB2kXq9r'
 const API_TOKEN = 'canary-api-token-0123456789abcdef0123456789'
@@ -26,26 +25,8 @@ function filesUnder(dir: string, skip: (path: string) => boolean): string[] {
 }
 
 t.test('daemon and token CLI as processes: canaries only in auth.json (and the token on token’s stdout)', async (t) => {
-  const port = await freePort()
-  const base = `http://127.0.0.1:${port}`
-  const as = await startOidcServer({ clients: [{ clientId: 'canary', clientSecret: SECRET, redirectUris: [`${base}/oauth/callback`], authMethod: 'client_secret_basic' }] })
-  t.teardown(() => as.close())
-  const dir = tempDir(t)
+  const { as, base, dir, env, authFile } = await acmeWorld(t, { clientId: 'canary', clientSecret: SECRET, basicAuth: true, authSubdir: 'agent', config: { apiToken: API_TOKEN, logLevel: 'debug' } })
   const authDir = join(dir, 'agent')
-  const authFile = join(authDir, 'auth.json')
-  const configPath = join(dir, 'config.json')
-  writeFileSync(
-    configPath,
-    JSON.stringify({
-      listen: { host: '127.0.0.1', port },
-      dataDir: join(dir, 'data'),
-      authFile,
-      apiToken: API_TOKEN,
-      logLevel: 'debug',
-      providers: { acme: { displayName: 'Acme', authorizationUrl: as.authorizationUrl, tokenUrl: as.tokenUrl, clientId: 'canary', clientSecret: SECRET, clientAuth: 'basic', scopes: ['offline_access'] } },
-    }),
-  )
-  const env = { LATCHKEY_CONFIG: configPath, HOME: dir }
   const daemon = await spawnDaemon(env, base)
   t.teardown(() => daemon.stop())
 

@@ -1,36 +1,17 @@
 // A daemon restart between the start link and the callback loses nothing: the flow lives in
 // SQLite. Both daemons are real child processes of the compiled CLI, stopped by signal.
-import { writeFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { spawnDaemon } from '../support/child-daemon.js'
 import { CookieBrowser } from '../support/cookie-browser.js'
-import { freePort, tempDir } from '../support/deps.js'
-import { codeExchanges, startOidcServer } from '../support/oidc-server.js'
+import { acmeWorld } from '../support/acme-world.js'
+import { codeExchanges } from '../support/oidc-server.js'
 
 const API_TOKEN = 'restart-test-api-token-0123456789abcdef0123'
 
 t.test('stop after the start link was issued, start again, the callback still connects', async (t) => {
-  const port = await freePort()
-  const base = `http://127.0.0.1:${port}`
-  const as = await startOidcServer({
-    clients: [{ clientId: 'c1', clientSecret: 's1', redirectUris: [`${base}/oauth/callback`], authMethod: 'client_secret_post' }],
-  })
-  t.teardown(() => as.close())
-  const dir = tempDir(t)
-  const configPath = join(dir, 'config.json')
-  writeFileSync(
-    configPath,
-    JSON.stringify({
-      listen: { host: '127.0.0.1', port },
-      dataDir: join(dir, 'data'),
-      authFile: join(dir, 'auth.json'),
-      apiToken: API_TOKEN,
-      providers: { acme: { displayName: 'Acme', authorizationUrl: as.authorizationUrl, tokenUrl: as.tokenUrl, clientId: 'c1', clientSecret: 's1', scopes: ['offline_access'] } },
-    }),
-  )
-  const env = { LATCHKEY_CONFIG: configPath, HOME: dir }
+  const { as, base, dir, env } = await acmeWorld(t, { clientId: 'c1', clientSecret: 's1', config: { apiToken: API_TOKEN } })
   const headers = { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' }
 
   const first = await spawnDaemon(env, base)
