@@ -153,18 +153,22 @@ function formatIssue(path: readonly PropertyKey[], message: string): string {
  */
 export function loadConfig(env: Env = process.env): Config {
   const configPath = expandHome(env.LATCHKEY_CONFIG ?? '~/.config/latchkey/config.json', env)
-  let raw: unknown = {}
-  let fromFile = true
+  let text: string
   try {
-    raw = JSON.parse(readFileSync(configPath, 'utf8'))
+    text = readFileSync(configPath, 'utf8')
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' && env.LATCHKEY_CONFIG === undefined) fromFile = false
-    else if (code === 'ENOENT') throw new AppError('CONFIG_INVALID', `${configPath}: file not found (set by LATCHKEY_CONFIG)`)
-    else if (err instanceof SyntaxError) throw new AppError('CONFIG_INVALID', `${configPath}: not valid JSON (${describeJsonError(err, readFileSync(configPath, 'utf8'))})`)
-    else throw new AppError('CONFIG_INVALID', `${configPath}: cannot read (${code ?? 'unknown error'})`)
+    if (code === 'ENOENT' && env.LATCHKEY_CONFIG === undefined) return parseConfig({}, env, configPath, false)
+    if (code === 'ENOENT') throw new AppError('CONFIG_INVALID', `${configPath}: file not found (set by LATCHKEY_CONFIG)`)
+    throw new AppError('CONFIG_INVALID', `${configPath}: cannot read (${code ?? 'unknown error'})`)
   }
-  return parseConfig(raw, env, configPath, fromFile)
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (err) {
+    throw new AppError('CONFIG_INVALID', `${configPath}: not valid JSON (${describeJsonError(err as SyntaxError, text)})`)
+  }
+  return parseConfig(raw, env, configPath, true)
 }
 
 /**

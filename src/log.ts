@@ -18,18 +18,18 @@ export const REDACT_PATHS = [
  * A flow id is the secret part of its start link (`/oauth/start/<flowId>`) while the flow waits:
  * logs carry its first 8 characters, enough to find the row, too few to open the link.
  */
-export function flowRef(flowId: unknown): unknown {
-  return typeof flowId === 'string' ? `${flowId.slice(0, 8)}…` : flowId
+export function flowRef(flowId: string): string {
+  return `${flowId.slice(0, 8)}…`
 }
 
 /** A request path for the log: no query string (codes), and the capability in start/pending paths cut to a prefix. */
 export function loggablePath(url: string): string {
-  return (url.split('?')[0] ?? '').replace(/^(\/oauth\/(?:start|pending)\/)([^/]*)/, (_all, prefix: string, id: string) => `${prefix}${flowRef(id) as string}`)
+  return (url.split('?')[0] ?? '').replace(/^(\/oauth\/(?:start|pending)\/)([^/]*)/, (_all, prefix: string, id: string) => `${prefix}${flowRef(id)}`)
 }
 
 /** The one logger: JSON to stdout (or `destination`), secrets redacted, flow ids shortened. */
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
-  return pino({ level, redact: { paths: REDACT_PATHS, censor: '[REDACTED]' }, serializers: { flowId: flowRef } }, destination as never)
+  return pino({ level, redact: { paths: REDACT_PATHS, censor: '[REDACTED]' }, serializers: { flowId: (v: unknown) => (typeof v === 'string' ? flowRef(v) : v) } }, destination as never)
 }
 
 /**
