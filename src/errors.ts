@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'NEEDS_REAUTH'
   | 'DAEMON_UNREACHABLE'
   | 'RATE_LIMITED'
+  | 'DISCOVERY_FAILED'
+  | 'DISCOVERY_REFUSED'
 
 /** An expected failure with a stable code and a message fit for the user (never a secret). */
 export class AppError extends Error {

@@ -87,12 +87,14 @@ declare module 'oidc-provider' {
     rotateRefreshToken?: boolean
     issueRefreshToken?: (ctx: KoaContextWithOIDC, client: ClientEntity, code: unknown) => Promise<boolean>
     expiresWithSession?: (ctx: KoaContextWithOIDC, code: unknown) => Promise<boolean>
-    features?: Record<string, { enabled: boolean }>
+    features?: Record<string, { enabled: boolean; [option: string]: unknown }>
     interactions?: { url: (ctx: KoaContextWithOIDC, interaction: Interaction) => string }
     findAccount?: (ctx: KoaContextWithOIDC, id: string) => Promise<Account | undefined>
     cookies?: { keys: string[] }
     [option: string]: unknown
   }
+
+  export const errors: { InvalidTarget: new (description?: string) => Error }
 
   export default class Provider {
     constructor(issuer: string, configuration?: Configuration)

@@ -23,7 +23,8 @@
 import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import Provider from 'oidc-provider'
+import Provider, { errors } from 'oidc-provider'
+const { InvalidTarget } = errors
 import type { ClientEntity, Interaction, KoaContextWithOIDC, ParsedBody } from 'oidc-provider'
 
 export interface OidcClient {
@@ -49,6 +50,8 @@ export interface OidcServer {
   authorizationUrl: string
   tokenUrl: string
   tokenRequests: TokenRequest[]
+  /** Bodies of the RFC 7591 registration requests received. */
+  registrations: Record<string, unknown>[]
   setDecision(d: 'approve' | 'deny'): void
   close(): Promise<void>
 }
@@ -57,6 +60,13 @@ export interface StartOidcServerOptions {
   clients: OidcClient[]
   pkceRequired?: boolean
   accessTokenTtlSeconds?: number
+  /** RFC 7591 dynamic client registration at /reg (open: no initial access token). */
+  registration?: boolean
+  /**
+   * RFC 8707 resource servers this server issues tokens for: resource URL → scopes. Their access
+   * tokens are JWTs whose `aud` is the resource, so the resource server can check them itself.
+   */
+  resources?: Record<string, string>
 }
 
 export const ACCOUNT_ID = 'user-1'
@@ -66,6 +76,8 @@ const INTERACTION_PREFIX = '/interaction/'
 export async function startOidcServer(opts: StartOidcServerOptions): Promise<OidcServer> {
   const pkceRequired = opts.pkceRequired ?? true
   const tokenRequests: TokenRequest[] = []
+  const registrations: Record<string, unknown>[] = []
+  const resources = opts.resources ?? {}
   let decision: 'approve' | 'deny' = 'approve'
   let provider: Provider | undefined
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
@@ -123,6 +135,18 @@ export async function startOidcServer(opts: StartOidcServerOptions): Promise<Oid
       devInteractions: { enabled: false },
       introspection: { enabled: true },
       revocation: { enabled: true },
+      registration: { enabled: opts.registration ?? false },
+      resourceIndicators: {
+        enabled: true,
+        // Refreshes and code exchanges name their resource; an unnamed one gets the only resource granted.
+        defaultResource: async (_ctx: KoaContextWithOIDC, _client: ClientEntity, oneOf?: string) => oneOf,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx: KoaContextWithOIDC, resource: string) => {
+          const scope = resources[resource]
+          if (scope === undefined) throw new InvalidTarget()
+          return { scope, audience: resource, accessTokenTTL: opts.accessTokenTtlSeconds ?? 5, accessTokenFormat: 'jwt' }
+        },
+      },
     },
     interactions: { url: (_ctx: KoaContextWithOIDC, i: Interaction) => `${INTERACTION_PREFIX}${i.uid}` },
     findAccount: async (_ctx: KoaContextWithOIDC, id: string) => ({
@@ -143,6 +167,11 @@ export async function startOidcServer(opts: StartOidcServerOptions): Promise<Oid
         ctx.query = { ...ctx.query, prompt: 'consent' }
       }
     }
+    if (ctx.path === '/reg' && ctx.method === 'POST') {
+      await next()
+      registrations.push({ ...(ctx.oidc?.body ?? {}) })
+      return
+    }
     if (ctx.path !== '/token' || ctx.method !== 'POST') {
       await next()
       return
@@ -160,6 +189,7 @@ export async function startOidcServer(opts: StartOidcServerOptions): Promise<Oid
     authorizationUrl: `${issuer}/auth`,
     tokenUrl: `${issuer}/token`,
     tokenRequests,
+    registrations,
     setDecision(d) {
       decision = d
     },
