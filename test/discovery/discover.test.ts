@@ -40,7 +40,7 @@ t.test('canonical URLs: lower-case host, no fragment, no slash on a bare origin'
 })
 
 /** A hostile or broken server: every well-known answered from `docs`, the probe from `probe`. */
-async function hostile(t: Tap.Test, docs: (base: string, req: RecordedRequest) => { status?: number; json?: unknown; body?: string } | undefined) {
+async function hostile(t: Parameters<typeof fakeServer>[0], docs: (base: string, req: RecordedRequest) => { status?: number; json?: unknown; body?: string } | undefined) {
   let base = ''
   const server = await fakeServer(t, (req) => docs(base, req) ?? { status: 404, json: { error: 'not_found' } })
   base = server.url
@@ -114,7 +114,7 @@ t.test('MCP server, hostile: a plain-http authorization server at a non-loopback
     seen.push(req.url)
     if (req.url === '/mcp') return { status: 401, json: {} }
     if (req.url === '/.well-known/oauth-protected-resource/mcp') return { json: { resource: `${server.url}/mcp`, authorization_servers: ['http://auth.example.com'] } }
-    return undefined
+    return { status: 404, json: {} }
   })
   await t.rejects(discover(`${server.url}/mcp`, fetchFn), { code: 'DISCOVERY_REFUSED', message: /plain-http auth\.example\.com/ })
 })
