@@ -10,7 +10,7 @@ import { TEST_BOT_TOKEN, buttons, startBotApiServer } from '../test/support/bot-
 import { spawnDaemon } from '../test/support/child-daemon.js'
 import { CookieBrowser } from '../test/support/cookie-browser.js'
 import { freePort, tempDir } from '../test/support/deps.js'
-import { Cleanup, fixed, median, percentile, stopChild, table, withTimeout } from './support.js'
+import { Cleanup, fixed, goal, median, percentile, stopChild, table, withTimeout } from './support.js'
 
 const FLOWS = 30
 const WARMUP_FLOWS = 3
@@ -99,6 +99,8 @@ export async function botReport(): Promise<void> {
       ),
     )
     console.log(`  measured: ${samples.length}/${FLOWS}`)
+    const p95 = percentile(sorted, 95)
+    console.log(goal('callback → ✅ edit, p95', `${fixed(p95)} ms`, '≤ 150 ms', samples.length === FLOWS && p95 <= 150))
     for (const f of [...new Set(failures)].slice(0, 5)) console.log(`  failure: ${f}`)
     if (failures.length) console.log(`  daemon output (tail):\n${daemon.output().slice(-2_000)}`)
   } finally {

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { spawnDaemon } from '../test/support/child-daemon.js'
 import { CookieBrowser } from '../test/support/cookie-browser.js'
 import { freePort, tempDir } from '../test/support/deps.js'
-import { Cleanup, fixed, median, percentile, stopChild, table, withTimeout } from './support.js'
+import { Cleanup, fixed, goal, median, percentile, stopChild, table, withTimeout } from './support.js'
 
 const FLOWS = 30
 const WARMUP_FLOWS = 3
@@ -141,6 +141,11 @@ export async function callbackToConnected(): Promise<void> {
     console.log(
       `  connected: ${samples.length}/${FLOWS} measured flows; token requests at the AS: ${tokenPosts.length} (${tokenPosts.filter((r) => r.status === 200).length} answered 200); oidc-provider dev warnings hidden: ${dropped}`,
     )
+    const connected = samples.map((s) => s.connectedMs).sort((x, y) => x - y)
+    const [mid, p95] = [median(connected), percentile(connected, 95)]
+    const complete = samples.length === FLOWS
+    console.log(goal('callback → connected, median', `${fixed(mid)} ms`, '≤ 50 ms', complete && mid <= 50))
+    console.log(goal('callback → connected, p95', `${fixed(p95)} ms`, '≤ 100 ms', complete && p95 <= 100))
     for (const f of [...new Set(failures)].slice(0, 5)) console.log(`  failure: ${f}`)
     if (failures.length) console.log(`  daemon output (tail):\n${daemon.output().slice(-2_000)}`)
   } finally {

@@ -87,3 +87,8 @@ export function table(header: string[], rows: string[][], indent = '  '): string
     indent + r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('   ').trimEnd()
   return [line(header), indent + widths.map((w) => '-'.repeat(w)).join('   '), ...rows.map(line)].join('\n')
 }
+
+/** One line for a goal of issue 11: the figure, the goal beside it, and whether it is met. */
+export function goal(what: string, figure: string, target: string, met: boolean): string {
+  return `  goal  ${what}: ${figure} (goal ${target}) — ${met ? 'met' : 'not met'}`
+}

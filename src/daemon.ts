@@ -6,6 +6,7 @@ import type { Config } from './config.js'
 import { createDeps, type Deps } from './deps.js'
 import { hasActiveFlows } from './db/oauth-flows.js'
 import { buildServer } from './http/server.js'
+import { inThreadJob } from './jobs/in-thread.js'
 import { startScheduler, type Scheduler } from './jobs/scheduler.js'
 import type { ResolveSummary } from './oauth/pending.js'
 import { narrowAuthFileMode, removeStaleTempFiles } from './store/auth-json.js'
@@ -30,7 +31,8 @@ export interface Daemon {
 
 /**
  * The composition root: config → deps → HTTP server and scheduler. The callback's event runs
- * resolve-pending at once; the job's results come back as flow-changed events for long-pollers.
+ * resolve-pending at once in this thread; Bree runs the same job in a worker as the safety net
+ * (the watch below, and every 10 min). Results become flow-changed events for long-pollers and the bot.
  */
 export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 'config'>> = {}): Promise<Daemon> {
   const deps = createDeps(config, overrides)
@@ -46,20 +48,31 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
     throw new AppError('CONFIG_INVALID', `cannot use the TLS certificate ${tlsFiles?.certFile} with key ${tlsFiles?.keyFile}: ${(err as Error).message}`)
   }
   const app = await buildServer(deps, { apiToken, ...(https ? { https } : {}) })
+  const flowsChanged = (summary: ResolveSummary) => {
+    for (const state of summary.changedStates) deps.events.emit('flow-changed', state)
+  }
   const scheduler = await startScheduler(deps, [
     {
       name: 'resolve-pending',
       // The frequent safety net is the watch below; this only purges old flows when idle.
       intervalMs: IDLE_RESOLVE_INTERVAL_MS,
-      onResult: (result) => {
-        for (const state of (result as ResolveSummary).changedStates) deps.events.emit('flow-changed', state)
-      },
+      onResult: (result) => flowsChanged(result as ResolveSummary),
     },
     { name: 'refresh-tokens', intervalMs: config.refreshIntervalMs },
     { name: 'dexcom-sync', intervalMs: config.dexcom.syncIntervalMs },
     ...(tlsFiles ? [{ name: 'tls-check', intervalMs: 24 * 60 * 60 * 1000 }] : []),
   ])
-  deps.events.on('callback', () => scheduler.runNow('resolve-pending'))
+  // A worker per callback spent most of its time starting (a new isolate loading the modules);
+  // here the exchange starts at once. Claims are atomic and the send is committed before the
+  // POST, so a Bree run at the same moment cannot exchange the same code twice.
+  const resolveOnEvent = inThreadJob(
+    async () => {
+      const { resolvePending } = await import('./oauth/pending.js')
+      flowsChanged(await resolvePending(deps))
+    },
+    (err) => deps.log.error({ job: 'resolve-pending', message: (err as Error).message }, 'job failed'),
+  )
+  deps.events.on('callback', () => resolveOnEvent.runNow())
   // Every resolveIntervalMs, run the job only while some flow is active: a worker per tick
   // would cost CPU all day on an idle box.
   const watch = setInterval(() => {
@@ -72,6 +85,7 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
     address = await listenWithRetry(app, config.listen.host, config.listen.port, deps.log)
   } catch (err) {
     clearInterval(watch)
+    await resolveOnEvent.stop()
     await scheduler.stop()
     deps.db.close()
     throw err
@@ -98,6 +112,7 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
         stopWatching()
         await bot?.stop()
         await app.close()
+        await resolveOnEvent.stop()
         await scheduler.stop()
         deps.db.close()
         deps.log.info('latchkey stopped')
