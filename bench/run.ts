@@ -23,7 +23,7 @@ const BENCHMARKS: { title: string; run: () => Promise<void> }[] = [
   { title: '1,000 concurrent getAccessToken callers across one refresh (loopback token endpoint)', run: tokenRefreshHerd },
   { title: '`latchkey token <provider>` wall time as a whole process vs `node -e 0`', run: tokenCli },
   { title: 'Dexcom ingest: 90-day backfill and a one-hour incremental sync (simulator on loopback) vs raw SQLite inserts', run: dexcomIngest },
-  { title: 'Glucose chart rendering (24 h, PNG) vs the encoder floor', run: dexcomChart },
+  { title: 'Glucose chart rendering (24 h, SVG rasterised by resvg at 2×) vs building the SVG and resvg on an empty SVG', run: dexcomChart },
 ]
 
 async function main(): Promise<number> {

@@ -4,14 +4,17 @@ import { glucoseReport } from '../dexcom/report.js'
 
 /**
  * `/glucose`: the latest reading with its trend and age, time in range over 24 h, and the 24 h
- * chart as a photo (the text as its caption) once there are readings.
+ * chart as a photo (the text as its caption) once there are readings. While the chart renders
+ * the chat shows "sending photo…".
  */
 export function glucoseComposer(deps: Pick<Deps, 'config' | 'db' | 'clock'>): Composer<Context> {
   const composer = new Composer<Context>()
   composer.command('glucose', async (ctx) => {
     const report = glucoseReport(deps)
-    if (report.png) await ctx.replyWithPhoto(new InputFile(report.png, 'glucose-24h.png'), { caption: report.text })
-    else await ctx.reply(report.text)
+    if (!report.hasChart) return void (await ctx.reply(report.text))
+    // Best effort: a failed chat action must not cost the answer.
+    await ctx.replyWithChatAction('upload_photo').catch(() => {})
+    await ctx.replyWithPhoto(new InputFile(await report.chart(), 'glucose-24h.png'), { caption: report.text })
   })
   return composer
 }

@@ -1,29 +1,39 @@
-// The /glucose chart: the last 24 h of readings over the target band, as a PNG.
-import { encodePng } from './png.js'
-import { Raster, type Rgb } from './raster.js'
-import { MGDL_PER_MMOL, type Egv, type GlucoseUnits } from './records.js'
+// The /glucose chart: 24 h of readings drawn as SVG by us and rasterised by resvg at 2× for phones.
+// What it shows follows Dexcom Clarity's daily overlay and Nightscout's main view: the target band,
+// low and high lines, readings coloured by range, the current value with its trend arrow; and
+// what neither needs, since both see data live: a shaded strip where Dexcom's API has no data yet.
+import { CHART_FONT_FAMILY } from '../charts/fonts.js'
+import { rasterise } from '../charts/rasterise.js'
+import { el, svgDocument, text } from '../charts/svg.js'
+import { clockLabel, hourTicks, spanLabel } from '../charts/time-axis.js'
+import { delayText } from './glucose-summary.js'
+import { MGDL_PER_MMOL, mgdlToMmol, type Egv, type GlucoseUnits } from './records.js'
 
-export const CHART_WIDTH = 800
-export const CHART_HEIGHT = 400
-/** The y axis spans Dexcom's measuring range; 39 and 401 sit on its edges. */
+/** Layout width in CSS px (a phone's); the PNG is CHART_SCALE times larger. The height follows the legend. */
+export const CHART_WIDTH = 390
+const PLOT_BOTTOM = 234
+const LEGEND_TOP = 36
+const LEGEND_ROW = 17
+/** Dexcom measures 40–400 mg/dL; it reports lower and higher values as 39 and 401 ("LOW", "HIGH"). */
 export const CHART_MIN_MGDL = 40
 export const CHART_MAX_MGDL = 400
-/** Readings further apart than this are not joined by a line (a sensor gap). */
-export const CHART_MAX_GAP_MS = 15 * 60_000
-export const POINT_RADIUS = 3
+const DAY_MS = 24 * 3_600_000
 
 export const CHART_COLORS = {
-  background: [255, 255, 255],
-  band: [214, 240, 218],
-  bandEdge: [150, 200, 160],
-  grid: [232, 232, 232],
-  axis: [120, 120, 120],
-  label: [90, 90, 90],
-  line: [160, 160, 160],
-  inRange: [30, 120, 60],
-  low: [205, 40, 40],
-  high: [235, 130, 0],
-} as const satisfies Record<string, Rgb>
+  background: '#ffffff',
+  band: '#e6f4ea',
+  inRange: '#188038',
+  low: '#d93025',
+  high: '#e37400',
+  grid: '#e8eaed',
+  axis: '#9aa0a6',
+  label: '#5f6368',
+  title: '#202124',
+  pending: '#f1f3f4',
+  hatch: '#d2d5d9',
+} as const
+
+export type ChartReading = Pick<Egv, 'systemTime' | 'value'> & Partial<Pick<Egv, 'trend' | 'status'>>
 
 export interface ChartOptions {
   /** The right edge of the chart (epoch ms). */
@@ -31,94 +41,245 @@ export interface ChartOptions {
   lowMgdl: number
   highMgdl: number
   units?: GlucoseUnits
-  width?: number
-  height?: number
   /** Span of the x axis (default 24 h). */
   spanMs?: number
-  /** Hour labels in this offset from UTC (the user's local time; default 0). */
+  /** Labels in this offset from UTC (the user's local time; default 0). */
   utcOffsetMinutes?: number
+  /** How late Dexcom serves readings: the end of the chart after the newest reading is shaded. */
+  dataDelayMinutes?: number
+  /** Draw text (default true). Without it, a test can tell what the text adds. */
+  labels?: boolean
 }
 
 export interface ChartGeometry {
   width: number
   height: number
-  /** The plot area in pixels: [left, right) × [top, bottom). */
+  /** The plot area in CSS px. */
   plot: { left: number; top: number; right: number; bottom: number }
-  /** Pixel column of a time, pixel row of a glucose value (clamped to 40–400). */
+  /** The y axis' top value in mg/dL (250 to 400, from the data and the high line). */
+  topMgdl: number
+  /** Where the "not available yet" strip starts, if there is one. */
+  pendingFrom: number | undefined
+  legend: LegendItem[]
   x(time: number): number
+  /** Clamped to the axis: values beyond it get a marker, not a point (see isOffScale). */
   y(mgdl: number): number
 }
 
-/** Where everything goes; exported so tests can check pixels against the readings. */
-export function chartGeometry(opts: ChartOptions): ChartGeometry {
-  const width = opts.width ?? CHART_WIDTH
-  const height = opts.height ?? CHART_HEIGHT
-  const span = opts.spanMs ?? 24 * 60 * 60 * 1000
-  const plot = { left: 36, top: 8, right: width - 8, bottom: height - 20 }
+type Shown = { systemTime: number; value: number; trend?: string | null | undefined; status?: string | null | undefined }
+
+function shownReadings(readings: readonly ChartReading[], opts: ChartOptions): Shown[] {
+  const from = opts.now - (opts.spanMs ?? DAY_MS)
+  return readings
+    .filter((r): r is ChartReading & { value: number } => r.value !== null && r.systemTime >= from && r.systemTime <= opts.now)
+    .sort((a, b) => a.systemTime - b.systemTime)
+}
+
+/** 'high' above 400 ("HIGH" on the receiver), 'low' below 40, else undefined. */
+export function isOffScale(r: Pick<Shown, 'value' | 'status'>): 'high' | 'low' | undefined {
+  if (r.status === 'high' || r.value > CHART_MAX_MGDL) return 'high'
+  if (r.status === 'low' || r.value < CHART_MIN_MGDL) return 'low'
+  return undefined
+}
+
+export interface LegendItem {
+  kind: 'band' | 'high' | 'low' | 'pending'
+  words: string
+  x: number
+  row: number
+}
+
+/** Legend entries, wrapped to the width by an estimate of Inter's average glyph width. */
+function legendLayout(shown: readonly Shown[], opts: ChartOptions, pending: boolean): LegendItem[] {
+  const units = opts.units ?? 'mg/dL'
+  const entries: Omit<LegendItem, 'x' | 'row'>[] = [
+    { kind: 'band', words: `target ${valueLabel(opts.lowMgdl, units, true)}–${valueLabel(opts.highMgdl, units, true)} ${units}` },
+  ]
+  if (shown.some((r) => isOffScale(r) === 'high')) entries.push({ kind: 'high', words: `above ${valueLabel(CHART_MAX_MGDL, units, false)} (HIGH)` })
+  if (shown.some((r) => isOffScale(r) === 'low')) entries.push({ kind: 'low', words: `below ${valueLabel(CHART_MIN_MGDL, units, true)} (LOW)` })
+  if (pending) entries.push({ kind: 'pending', words: `not available yet: Dexcom sends readings up to ${delayText(opts.dataDelayMinutes ?? 0)} late` })
+  const items: LegendItem[] = []
+  let x = 12
+  let row = 0
+  for (const e of entries) {
+    const width = 14 + e.words.length * 5.6
+    if (x > 12 && (x + width > CHART_WIDTH - 8 || e.kind === 'pending')) {
+      row++
+      x = 12
+    }
+    items.push({ ...e, x, row })
+    x += width + 14
+  }
+  return items
+}
+
+/** Where everything goes; exported so tests can find the pixels of a reading. */
+export function chartGeometry(readings: readonly ChartReading[], opts: ChartOptions): ChartGeometry {
+  const shown = shownReadings(readings, opts)
+  const span = opts.spanMs ?? DAY_MS
   const from = opts.now - span
+  const plot = { left: 40, top: 72, right: CHART_WIDTH - 10, bottom: PLOT_BOTTOM }
+  // The axis ends at a round value just above the data and the high line, so a calm day is not
+  // squeezed into the bottom third; anything off Dexcom's scale needs the whole 400.
+  const highest = Math.max(opts.highMgdl, ...shown.map((r) => (isOffScale(r) === 'high' ? CHART_MAX_MGDL : r.value)))
+  const topMgdl = Math.min(CHART_MAX_MGDL, Math.max(250, Math.ceil((highest + 20) / 50) * 50))
+  const newest = shown.at(-1)?.systemTime
+  const delay = (opts.dataDelayMinutes ?? 0) * 60_000
+  const start = delay > 0 ? Math.max(newest ?? -Infinity, opts.now - delay, from) : opts.now
+  const pendingFrom = start < opts.now ? start : undefined
+  const legend = legendLayout(shown, opts, pendingFrom !== undefined)
   return {
-    width,
-    height,
+    width: CHART_WIDTH,
+    height: PLOT_BOTTOM + LEGEND_TOP + (legend.at(-1)?.row ?? 0) * LEGEND_ROW + 14,
+    legend,
     plot,
-    x: (time) => Math.round(plot.left + ((time - from) / span) * (plot.right - 1 - plot.left)),
+    topMgdl,
+    pendingFrom,
+    x: (time) => plot.left + ((time - from) / span) * (plot.right - plot.left),
     y: (mgdl) => {
-      const v = Math.min(CHART_MAX_MGDL, Math.max(CHART_MIN_MGDL, mgdl))
-      return Math.round(plot.bottom - 1 - ((v - CHART_MIN_MGDL) / (CHART_MAX_MGDL - CHART_MIN_MGDL)) * (plot.bottom - 1 - plot.top))
+      const v = Math.min(topMgdl, Math.max(CHART_MIN_MGDL, mgdl))
+      return plot.bottom - ((v - CHART_MIN_MGDL) / (topMgdl - CHART_MIN_MGDL)) * (plot.bottom - plot.top)
     },
   }
 }
 
-/** The colour of a reading's point: low, in range or high against the target band. */
-export function pointColor(mgdl: number, lowMgdl: number, highMgdl: number): Rgb {
+/** The colour of a reading: low, in range or high against the target range (bounds inclusive). */
+export function rangeColor(mgdl: number, lowMgdl: number, highMgdl: number): string {
   return mgdl < lowMgdl ? CHART_COLORS.low : mgdl > highMgdl ? CHART_COLORS.high : CHART_COLORS.inRange
 }
 
-function label(mgdl: number, units: GlucoseUnits): string {
-  return units === 'mmol/L' ? (mgdl / MGDL_PER_MMOL).toFixed(1).replace(/\.0$/, '') : String(mgdl)
+function valueLabel(mgdl: number, units: GlucoseUnits, decimals: boolean): string {
+  if (units === 'mg/dL') return String(Math.round(mgdl))
+  const mmol = mgdlToMmol(mgdl)
+  return decimals ? mmol.toFixed(1) : String(Math.round(mmol))
+}
+
+const TREND_ANGLES: Record<string, { angle: number; double?: boolean }> = {
+  doubleUp: { angle: -90, double: true },
+  singleUp: { angle: -90 },
+  fortyFiveUp: { angle: -45 },
+  flat: { angle: 0 },
+  fortyFiveDown: { angle: 45 },
+  singleDown: { angle: 90 },
+  doubleDown: { angle: 90, double: true },
+}
+
+/** Dexcom's trend as a drawn arrow (no font has all seven glyphs alike); '' when there is none. */
+function trendArrow(trend: string | null | undefined, cx: number, cy: number, color: string): string {
+  const t = trend ? TREND_ANGLES[trend] : undefined
+  if (!t) return ''
+  const arrow = (dy: number) =>
+    el('path', { d: `M-6 ${dy}H2`, stroke: color, 'stroke-width': 2.4, 'stroke-linecap': 'round' }) + el('path', { d: `M7.5 ${dy}L1 ${dy - 5.5}V${dy + 5.5}Z`, fill: color })
+  return el('g', { transform: `translate(${cx} ${cy}) rotate(${t.angle})` }, ...(t.double ? [arrow(-4.5), arrow(4.5)] : [arrow(0)]))
+}
+
+/** A small triangle marking a reading beyond the scale: pointing up above 400, down below 40. */
+function offScaleMarker(x: number, y: number, dir: 'high' | 'low', color: string): string {
+  const s = dir === 'high' ? -1 : 1
+  return el('path', { d: `M${x - 3.2} ${y - 2.6 * s}L${x + 3.2} ${y - 2.6 * s}L${x} ${y + 2.8 * s}Z`, fill: color })
 }
 
 /**
- * Renders readings (mg/dL) from the `spanMs` before `now` as a PNG: the target band shaded,
- * hour and value grid lines, points coloured by range, joined where no more than 15 min apart.
+ * The chart as SVG (CSS px, CHART_WIDTH wide): title and date span, the current value
+ * with its trend, the y axis in `units` with the low and high lines and the target band, local-time
+ * hours on the x axis, readings as dots coloured by range, readings beyond 40–400 as triangles on
+ * the edge (said in the legend, never passed off as 400), and the "not available yet" strip.
  */
-export function renderGlucoseChart(readings: readonly Pick<Egv, 'systemTime' | 'value'>[], opts: ChartOptions): Buffer {
-  const g = chartGeometry(opts)
+export function glucoseChartSvg(readings: readonly ChartReading[], opts: ChartOptions): string {
+  const g = chartGeometry(readings, opts)
   const { plot } = g
   const units = opts.units ?? 'mg/dL'
-  const span = opts.spanMs ?? 24 * 60 * 60 * 1000
-  const img = new Raster(g.width, g.height, CHART_COLORS.background)
-
-  // Grid: every 3 hours of local time, and round values in the chosen unit.
-  const offset = (opts.utcOffsetMinutes ?? 0) * 60_000
-  const threeHours = 3 * 60 * 60 * 1000
-  for (let t = Math.ceil((opts.now - span + offset) / threeHours) * threeHours - offset; t <= opts.now; t += threeHours) {
-    const x = g.x(t)
-    img.fillRect(x, plot.top, x + 1, plot.bottom, CHART_COLORS.grid)
-    const hour = String(new Date(t + offset).getUTCHours()).padStart(2, '0')
-    img.text(x - 7, plot.bottom + 6, hour, CHART_COLORS.label, 2)
+  const offset = opts.utcOffsetMinutes ?? 0
+  const span = opts.spanMs ?? DAY_MS
+  const labels = opts.labels ?? true
+  const shown = shownReadings(readings, opts)
+  const C = CHART_COLORS
+  const font = { 'font-family': CHART_FONT_FAMILY }
+  const out: string[] = []
+  const label = (s: string, attrs: Record<string, string | number>) => {
+    if (labels) out.push(text(s, { ...font, 'font-size': 11, fill: C.label, ...attrs }))
   }
-  const steps = units === 'mmol/L' ? [5, 10, 15, 20].map((m) => m * MGDL_PER_MMOL) : [100, 200, 300]
+
+  out.push(el('rect', { width: g.width, height: g.height, fill: C.background }))
+  out.push(el('defs', {}, el('pattern', { id: 'hatch', width: 6, height: 6, patternUnits: 'userSpaceOnUse', patternTransform: 'rotate(45)' },
+    el('rect', { width: 6, height: 6, fill: C.pending }), el('rect', { width: 1.5, height: 6, fill: C.hatch }))))
+
+  // Target band, then the grid on whole values of the unit.
+  out.push(el('rect', { x: plot.left, y: g.y(opts.highMgdl), width: plot.right - plot.left, height: g.y(opts.lowMgdl) - g.y(opts.highMgdl), fill: C.band }))
+  const step = units === 'mmol/L' ? (g.topMgdl > 300 ? 4 : 2) * MGDL_PER_MMOL : g.topMgdl > 300 ? 100 : 50
   const edges = [opts.lowMgdl, opts.highMgdl]
-  img.fillRect(plot.left, g.y(opts.highMgdl), plot.right, g.y(opts.lowMgdl) + 1, CHART_COLORS.band)
-  for (const v of steps) {
-    img.fillRect(plot.left, g.y(v), plot.right, g.y(v) + 1, CHART_COLORS.grid)
-    if (edges.every((e) => Math.abs(g.y(e) - g.y(v)) > 12)) img.text(4, g.y(v) - 4, label(v, units), CHART_COLORS.label, 2)
+  for (let v = Math.ceil(CHART_MIN_MGDL / step) * step; v <= g.topMgdl + 0.01; v += step) {
+    if (v <= CHART_MIN_MGDL) continue
+    out.push(el('path', { d: `M${plot.left} ${g.y(v)}H${plot.right}`, stroke: C.grid, 'stroke-width': 0.8 }))
+    if (edges.every((e) => Math.abs(g.y(e) - g.y(v)) > 9)) label(valueLabel(v, units, false), { x: plot.left - 5, y: g.y(v) + 3.5, 'text-anchor': 'end' })
   }
-  for (const e of edges) {
-    img.fillRect(plot.left, g.y(e), plot.right, g.y(e) + 1, CHART_COLORS.bandEdge)
-    img.text(4, g.y(e) - 4, label(e, units), CHART_COLORS.label, 2)
-  }
-  img.fillRect(plot.left - 1, plot.top, plot.left, plot.bottom, CHART_COLORS.axis)
-  img.fillRect(plot.left - 1, plot.bottom, plot.right, plot.bottom + 1, CHART_COLORS.axis)
+  const ticks = hourTicks(opts.now - span, opts.now, span > 12 * 3_600_000 ? 3 : 1, offset)
+  for (const tick of ticks) out.push(el('path', { d: `M${g.x(tick.time)} ${plot.top}V${plot.bottom}`, stroke: C.grid, 'stroke-width': tick.midnight ? 1.4 : 0.8 }))
 
-  const shown = readings
-    .filter((r): r is { systemTime: number; value: number } => r.value !== null && r.systemTime >= opts.now - span && r.systemTime <= opts.now)
-    .sort((a, b) => a.systemTime - b.systemTime)
-  for (let i = 1; i < shown.length; i++) {
-    const a = shown[i - 1] as (typeof shown)[number]
-    const b = shown[i] as (typeof shown)[number]
-    if (b.systemTime - a.systemTime <= CHART_MAX_GAP_MS) img.line(g.x(a.systemTime), g.y(a.value), g.x(b.systemTime), g.y(b.value), CHART_COLORS.line, 2)
+  // Dexcom serves readings hours late: the time after the newest reading is "not available yet",
+  // not "no data".
+  if (g.pendingFrom !== undefined) {
+    const x0 = g.x(g.pendingFrom)
+    out.push(el('rect', { x: x0, y: plot.top, width: plot.right - x0, height: plot.bottom - plot.top, fill: 'url(#hatch)' }))
+    if (plot.right - x0 >= 12)
+      label('not available yet', { x: 0, y: 0, 'font-size': 9, 'text-anchor': 'middle', transform: `translate(${(x0 + plot.right) / 2 + 3} ${(plot.top + plot.bottom) / 2}) rotate(-90)` })
   }
-  for (const r of shown) img.disc(g.x(r.systemTime), g.y(r.value), POINT_RADIUS, pointColor(r.value, opts.lowMgdl, opts.highMgdl))
-  return encodePng(g.width, g.height, img.data)
+
+  for (const [edge, color] of [[opts.lowMgdl, C.low], [opts.highMgdl, C.high]] as const) {
+    out.push(el('path', { d: `M${plot.left} ${g.y(edge)}H${plot.right}`, stroke: color, 'stroke-width': 1, 'stroke-dasharray': '4 3' }))
+    label(valueLabel(edge, units, true), { x: plot.left - 5, y: g.y(edge) + 3.5, 'text-anchor': 'end', fill: color })
+  }
+  out.push(el('path', { d: `M${plot.left} ${plot.top}V${plot.bottom}H${plot.right}`, stroke: C.axis, 'stroke-width': 1, fill: 'none' }))
+
+  for (const r of shown) {
+    const off = isOffScale(r)
+    const x = g.x(r.systemTime)
+    if (off) out.push(offScaleMarker(x, off === 'high' ? plot.top + 3 : plot.bottom - 3, off, off === 'high' ? C.high : C.low))
+    else out.push(el('circle', { cx: x, cy: g.y(r.value), r: 1.9, fill: rangeColor(r.value, opts.lowMgdl, opts.highMgdl) }))
+  }
+  const latest = shown.at(-1)
+  if (latest && !isOffScale(latest))
+    out.push(el('circle', { cx: g.x(latest.systemTime), cy: g.y(latest.value), r: 3.6, fill: rangeColor(latest.value, opts.lowMgdl, opts.highMgdl), stroke: C.background, 'stroke-width': 1.4 }))
+
+  // Header: what, when, and the current value as the receiver shows it.
+  if (labels) {
+    out.push(text('Glucose, last 24 h', { ...font, x: 12, y: 24, 'font-size': 16, 'font-weight': 600, fill: C.title }))
+    out.push(text(spanLabel(opts.now - span, opts.now, offset), { ...font, x: 12, y: 42, 'font-size': 10.5, fill: C.label }))
+    if (latest) {
+      const off = isOffScale(latest)
+      const color = off === 'low' ? C.low : off === 'high' ? C.high : rangeColor(latest.value, opts.lowMgdl, opts.highMgdl)
+      const value = off === 'high' ? 'HIGH' : off === 'low' ? 'LOW' : valueLabel(latest.value, units, true)
+      const hasArrow = !off && latest.trend && TREND_ANGLES[latest.trend]
+      const right = g.width - (hasArrow ? 32 : 12)
+      out.push(el('text', { ...font, x: right, y: 28, 'text-anchor': 'end', fill: color },
+        el('tspan', { 'font-size': 24, 'font-weight': 600 }, value), el('tspan', { 'font-size': 11, fill: C.label, dx: 3 }, units)))
+      if (hasArrow) out.push(trendArrow(latest.trend, g.width - 18, 20, color))
+      label(`at ${clockLabel(latest.systemTime, offset)}`, { x: g.width - 12, y: 44, 'text-anchor': 'end' })
+    }
+    label(units, { x: plot.left - 5, y: plot.top - 10, 'text-anchor': 'end', 'font-size': 10 })
+    for (const tick of ticks) {
+      const x = g.x(tick.time)
+      if (x - plot.left > 10 && plot.right - x > 10) label(tick.label, { x, y: plot.bottom + 15, 'text-anchor': 'middle', ...(tick.midnight ? { 'font-weight': 600, fill: C.title } : {}) })
+    }
+  }
+
+  // Legend: the band, what is beyond the scale (only when there is some), and the strip.
+  if (labels) {
+    for (const item of g.legend) {
+      const y = plot.bottom + LEGEND_TOP + item.row * LEGEND_ROW
+      const swatch =
+        item.kind === 'band'
+          ? el('rect', { x: item.x, y: y - 4, width: 10, height: 8, fill: C.band, stroke: C.inRange, 'stroke-width': 0.6 })
+          : item.kind === 'pending'
+            ? el('rect', { x: item.x, y: y - 4, width: 10, height: 8, fill: 'url(#hatch)' })
+            : offScaleMarker(item.x + 5, y, item.kind, item.kind === 'high' ? C.high : C.low)
+      out.push(swatch, text(item.words, { ...font, x: item.x + 14, y: y + 4, 'font-size': 10.5, fill: C.label }))
+    }
+  }
+  return svgDocument(g.width, g.height, out)
+}
+
+/** The chart as a PNG, CHART_SCALE device pixels per CSS px (780 px wide). */
+export function renderGlucoseChart(readings: readonly ChartReading[], opts: ChartOptions): Promise<Buffer> {
+  return rasterise(glucoseChartSvg(readings, opts))
 }

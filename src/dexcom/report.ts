@@ -7,8 +7,10 @@ import { displayOffsetMinutes } from './time.js'
 
 export interface GlucoseReport {
   text: string
-  /** The chart of the last 24 h; undefined when there is nothing to draw. */
-  png: Buffer | undefined
+  /** Readings to draw: false when there is nothing to draw (then no chart is rendered or sent). */
+  hasChart: boolean
+  /** Renders the chart of the last 24 h (a PNG; run it only when hasChart). */
+  chart(): Promise<Buffer>
 }
 
 /** Reads the stored readings of `config.dexcom.provider` and builds the /glucose answer. */
@@ -18,8 +20,10 @@ export function glucoseReport(deps: Pick<Deps, 'config' | 'db' | 'clock'>): Gluc
   const latest = latestReading(deps.db, provider)
   const lastDay = readReadings(deps.db, provider, now - DAY_MS, now + 1)
   const text = glucoseSummaryText({ latest, lastDay, now, units, lowMgdl, highMgdl, dataDelayMinutes })
-  const png = lastDay.some((r) => r.value !== null)
-    ? renderGlucoseChart(lastDay, { now, lowMgdl, highMgdl, units, utcOffsetMinutes: latest ? displayOffsetMinutes(latest) : 0 })
-    : undefined
-  return { text, png }
+  const utcOffsetMinutes = latest ? displayOffsetMinutes(latest) : 0
+  return {
+    text,
+    hasChart: lastDay.some((r) => r.value !== null),
+    chart: () => renderGlucoseChart(lastDay, { now, lowMgdl, highMgdl, units, utcOffsetMinutes, dataDelayMinutes }),
+  }
 }

@@ -50,11 +50,14 @@ t.test('/glucose answers with the latest reading and a 24 h chart', { skip: chro
   const asked = tg.requests.length
   tg.userSays(USER, '/glucose')
   const photo = await tg.waitFor((r) => r.method === 'sendPhoto', { from: asked, what: 'the chart' })
+  const action = tg.requests.slice(asked).find((r) => r.method === 'sendChatAction')
+  t.equal(action?.payload.action, 'upload_photo', 'the chat shows "sending photo…" while the chart renders')
+  t.ok(tg.requests.indexOf(action as never) < tg.requests.indexOf(photo), 'before the photo')
   t.match(String(photo.payload.caption), /^\d+ mg\/dL .+ · \d+ (h \d+ )?min ago; Dexcom data arrives delayed/m, 'the caption gives value, trend and age')
   t.match(String(photo.payload.caption), /in range/i, 'and time in range')
   t.match(photo.payload.photo, { file: 'glucose-24h.png' })
   t.ok((photo.payload.photo as { size: number }).size > 1000, 'a real PNG was uploaded')
   const png = (photo.payload.photo as { bytes: Buffer }).bytes
   t.same([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'with the PNG signature')
-  t.equal(png.readUInt32BE(16), 800, 'the chart is 800 px wide')
+  t.equal(png.readUInt32BE(16), 780, 'the chart is 780 px wide: 2× a phone-width layout')
 })

@@ -51,14 +51,16 @@ t.test('edge values, unknown trends, no recent readings, nothing at all', async 
 
 t.test('glucoseReport reads the configured provider from SQLite: text and a PNG', async (t) => {
   const deps = testDeps(t, { config: testConfig(t, { dexcom: { provider: 'dexcom-eu', units: 'mmol/L', lowMgdl: 72, highMgdl: 162 } }), now: NOW })
-  t.same(glucoseReport(deps), { text: 'No glucose readings stored yet; Dexcom data arrives up to 3 h late.', png: undefined })
+  const none = glucoseReport(deps)
+  t.same([none.text, none.hasChart], ['No glucose readings stored yet; Dexcom data arrives up to 3 h late.', false])
   upsertReadings(deps.db, 'dexcom-eu', [egv(70, 108, { displayTime: '2026-11-25T11:50:00+01:00' }), egv(75, 100)], NOW)
   upsertReadings(deps.db, 'dexcom', [egv(60, 300)], NOW) // another provider: not shown
   const report = glucoseReport(deps)
   t.equal(report.text.split('\n')[0], '6.0 mmol/L → · 1 h 10 min ago; Dexcom data arrives delayed')
   t.match(report.text, /4\.0–9\.0 mmol\/L\), last 24 h: 100 % .*\(2 readings\)/)
-  const png = decodePng(report.png as Buffer)
-  t.same([png.width, png.height], [800, 400])
+  t.equal(report.hasChart, true)
+  const png = decodePng(await report.chart())
+  t.equal(png.width, 780, 'the chart at 2× a phone width')
 })
 
 t.test('the dexcom config key: defaults, overrides, and every problem reported', async (t) => {

@@ -1,6 +1,6 @@
 // An independent PNG reader for the chart tests: checks the signature and every chunk's CRC,
 // reads IHDR, inflates the IDAT stream and undoes all five filter types (PNG spec §9.2).
-// 8-bit truecolour (RGB) only, which is all the encoder writes.
+// 8-bit truecolour, RGB or RGBA (what resvg writes).
 import { crc32, inflateSync } from 'node:zlib'
 
 export interface DecodedPng {
@@ -10,6 +10,7 @@ export interface DecodedPng {
   chunks: string[]
   /** Filter type used on each row. */
   filters: number[]
+  /** Red, green, blue (alpha is not read: charts are opaque). */
   pixel(x: number, y: number): [number, number, number]
 }
 
@@ -28,6 +29,7 @@ export function decodePng(file: Buffer): DecodedPng {
   const idat: Buffer[] = []
   let width = 0
   let height = 0
+  let bpp = 3
   for (let at = 8; at < file.length; ) {
     const length = file.readUInt32BE(at)
     const type = file.toString('latin1', at + 4, at + 8)
@@ -39,13 +41,14 @@ export function decodePng(file: Buffer): DecodedPng {
       width = data.readUInt32BE(0)
       height = data.readUInt32BE(4)
       const [depth, colour, compression, filter, interlace] = [data[8], data[9], data[10], data[11], data[12]]
-      if (depth !== 8 || colour !== 2 || compression !== 0 || filter !== 0 || interlace !== 0) throw new Error('unsupported IHDR')
+      if (depth !== 8 || (colour !== 2 && colour !== 6) || compression !== 0 || filter !== 0 || interlace !== 0) throw new Error('unsupported IHDR')
+      bpp = colour === 6 ? 4 : 3
     } else if (type === 'IDAT') idat.push(Buffer.from(data))
     at += 12 + length
   }
   if (chunks[0] !== 'IHDR' || chunks.at(-1) !== 'IEND') throw new Error(`bad chunk order ${chunks.join(',')}`)
   const raw = inflateSync(Buffer.concat(idat))
-  const stride = width * 3
+  const stride = width * bpp
   if (raw.length !== (stride + 1) * height) throw new Error(`IDAT holds ${raw.length} bytes, expected ${(stride + 1) * height}`)
   const out = new Uint8Array(stride * height)
   const filters: number[] = []
@@ -54,9 +57,9 @@ export function decodePng(file: Buffer): DecodedPng {
     filters.push(type)
     for (let i = 0; i < stride; i++) {
       const x = raw[y * (stride + 1) + 1 + i] as number
-      const a = i >= 3 ? (out[y * stride + i - 3] as number) : 0
+      const a = i >= bpp ? (out[y * stride + i - bpp] as number) : 0
       const b = y > 0 ? (out[(y - 1) * stride + i] as number) : 0
-      const c = i >= 3 && y > 0 ? (out[(y - 1) * stride + i - 3] as number) : 0
+      const c = i >= bpp && y > 0 ? (out[(y - 1) * stride + i - bpp] as number) : 0
       const pred = type === 0 ? 0 : type === 1 ? a : type === 2 ? b : type === 3 ? (a + b) >> 1 : type === 4 ? paeth(a, b, c) : Number.NaN
       if (Number.isNaN(pred)) throw new Error(`bad filter type ${type} on row ${y}`)
       out[y * stride + i] = (x + pred) & 0xff
@@ -68,7 +71,7 @@ export function decodePng(file: Buffer): DecodedPng {
     chunks,
     filters,
     pixel: (x, y) => {
-      const i = (y * width + x) * 3
+      const i = (y * width + x) * bpp
       return [out[i] as number, out[i + 1] as number, out[i + 2] as number]
     },
   }

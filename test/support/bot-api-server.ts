@@ -125,6 +125,28 @@ function parseMultipart(body: Buffer, boundary: string): MultipartPart[] {
   return parts
 }
 
+const HTML_TAGS = new Set(['b', 'strong', 'i', 'em', 'u', 'ins', 's', 'strike', 'del', 'a', 'code', 'pre', 'tg-spoiler', 'span', 'blockquote'])
+
+/**
+ * Why Telegram would refuse `text` in parse mode HTML (Bot API "HTML style"): only its tags,
+ * closed in order, and only &lt; &gt; &amp; &quot; and numeric entities; a bare "<" or "&" fails.
+ */
+export function htmlProblem(text: string): string | undefined {
+  const open: string[] = []
+  for (const m of text.matchAll(/<(\/?)([a-z-]+)([^>]*)>|<|&(#\d+|#x[0-9a-f]+|lt|gt|amp|quot);|&/gi)) {
+    const [all, close, tag] = m
+    if (all === '<') return `unsupported start tag at byte offset ${m.index}`
+    if (all === '&') return `unsupported entity at byte offset ${m.index}`
+    if (!tag) continue
+    const name = tag.toLowerCase()
+    if (!HTML_TAGS.has(name)) return `unsupported start tag "${name}" at byte offset ${m.index}`
+    if (close) {
+      if (open.pop() !== name) return `unmatched end tag "${name}" at byte offset ${m.index}`
+    } else open.push(name)
+  }
+  return open.length ? `can't find end tag corresponding to start tag "${open.at(-1)}"` : undefined
+}
+
 /** Starts the server on 127.0.0.1:0; closed on teardown. */
 export async function startBotApiServer(t: Teardown, opts: { token?: string; canJoinGroups?: boolean } = {}): Promise<BotApiServer> {
   const token = opts.token ?? TEST_BOT_TOKEN
@@ -158,6 +180,11 @@ export async function startBotApiServer(t: Teardown, opts: { token?: string; can
       return fail(res, failure.code, failure.description)
     }
     const chatId = Number(p.chat_id)
+    // Telegram refuses text it cannot parse in HTML mode: so does this server.
+    if (p.parse_mode === 'HTML') {
+      const problem = htmlProblem(String(p.text ?? p.caption ?? ''))
+      if (problem) return fail(res, 400, `Bad Request: can't parse entities: ${problem}`)
+    }
     switch (method) {
       case 'getMe':
         return answer(res, 200, { ok: true, result: { ...BOT_USER, can_join_groups: opts.canJoinGroups ?? false, can_read_all_group_messages: false, supports_inline_queries: false } })
@@ -191,6 +218,8 @@ export async function startBotApiServer(t: Teardown, opts: { token?: string; can
         })
         return
       }
+      case 'sendChatAction':
+        return answer(res, 200, { ok: true, result: true })
       case 'sendMessage':
         return answer(res, 200, { ok: true, result: botMessage(chatId, String(p.text ?? ''), p.reply_markup) })
       case 'sendPhoto':
@@ -202,6 +231,14 @@ export async function startBotApiServer(t: Teardown, opts: { token?: string; can
         if (m.text === p.text && JSON.stringify(m.replyMarkup) === JSON.stringify(p.reply_markup))
           return fail(res, 400, 'Bad Request: message is not modified')
         m.text = String(p.text ?? '')
+        m.replyMarkup = p.reply_markup
+        m.edits++
+        return answer(res, 200, { ok: true, result: { message_id: m.messageId, date: now(), edit_date: now(), chat: { id: chatId, type: 'private' }, text: m.text } })
+      }
+      case 'editMessageReplyMarkup': {
+        const m = messages.get(key(chatId, Number(p.message_id)))
+        if (!m || m.deleted) return fail(res, 400, 'Bad Request: message to edit not found')
+        if (JSON.stringify(m.replyMarkup) === JSON.stringify(p.reply_markup)) return fail(res, 400, 'Bad Request: message is not modified')
         m.replyMarkup = p.reply_markup
         m.edits++
         return answer(res, 200, { ok: true, result: { message_id: m.messageId, date: now(), edit_date: now(), chat: { id: chatId, type: 'private' }, text: m.text } })
