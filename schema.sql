@@ -164,3 +164,28 @@ CREATE TABLE IF NOT EXISTS device_flows (
   interval_ms      INTEGER NOT NULL,
   next_poll_at     INTEGER NOT NULL
 );
+
+-- Agents allowed to call /proxy and /mcp with their own token. Only the token's SHA-256 is kept
+-- (a 256-bit random token needs no slow hash); the token itself is shown once, at creation.
+CREATE TABLE IF NOT EXISTS agents (
+  name         TEXT PRIMARY KEY,
+  token_hash   TEXT NOT NULL UNIQUE,     -- hex SHA-256 of the token
+  scopes       TEXT NOT NULL,            -- JSON array of --allow specs, as parsed
+  created_at   INTEGER NOT NULL,
+  last_used_at INTEGER
+);
+
+-- One row per proxied request (and per MCP http_request): never a query string, header or body.
+-- Kept 30 days.
+CREATE TABLE IF NOT EXISTS audit_log (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  time        INTEGER NOT NULL,
+  agent       TEXT NOT NULL,             -- agent name, or "api-token"
+  connection  TEXT NOT NULL,
+  method      TEXT NOT NULL,
+  path        TEXT NOT NULL,
+  status      INTEGER NOT NULL,
+  duration_ms INTEGER NOT NULL,
+  bytes       INTEGER NOT NULL           -- response body bytes sent to the caller
+);
+CREATE INDEX IF NOT EXISTS audit_log_time ON audit_log (time);

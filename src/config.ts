@@ -8,6 +8,7 @@ import { BUILT_IN_PROVIDERS } from './providers/catalog.js'
 import { PROVIDER_ID_PATTERN, ProviderOverrideSchema, buildProvider, type Provider, type ProviderOverride } from './providers/schema.js'
 import { SecureUrlSchema, isLoopbackHost } from './url.js'
 import { DEFAULT_DEXCOM_CONFIG, DexcomConfigSchema, type DexcomConfig } from './dexcom/config.js'
+import { BrokerConfigSchema, DEFAULT_BROKER_CONFIG, type BrokerConfig } from './broker/config.js'
 
 export const DEFAULT_PORT = 8400
 /** Tailscale's CGNAT and ULA ranges plus loopback (oauth-security.md §2). */
@@ -87,6 +88,8 @@ const ConfigFileSchema = z
       .default({ allowedUserIds: [] }),
     /** Glucose sync and display (src/dexcom/config.ts). */
     dexcom: DexcomConfigSchema.default(DEFAULT_DEXCOM_CONFIG),
+    /** Limits of /proxy and the MCP tools (src/broker/config.ts). */
+    broker: BrokerConfigSchema.default(DEFAULT_BROKER_CONFIG),
     providers: z
       .record(z.string().regex(PROVIDER_ID_PATTERN, 'expected lower-case letters, digits and dashes'), ProviderOverrideSchema)
       .default({}),
@@ -128,6 +131,7 @@ export interface Config {
   readonly refreshIntervalMs: number
   readonly telegram: TelegramConfig
   readonly dexcom: DexcomConfig
+  readonly broker: BrokerConfig
   readonly providers: Readonly<Record<string, Provider>>
 }
 
@@ -328,6 +332,7 @@ export function parseConfig(raw: unknown, env: Env = {}, configPath = '(inline)'
       apiRoot: file.telegram.apiRoot,
     }),
     dexcom: Object.freeze({ ...file.dexcom }),
+    broker: Object.freeze({ ...file.broker }),
     providers: Object.freeze(providers),
   })
 }

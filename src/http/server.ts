@@ -5,6 +5,8 @@ import { loggablePath } from '../log.js'
 import { createNetworkGuard } from './network-guard.js'
 import { tailscaleServeGuard } from './tailscale-serve.js'
 import { oauthRoutes } from './oauth-routes.js'
+import { Broker } from '../broker/broker.js'
+import { proxyRoutes } from './proxy-route.js'
 
 export interface ServerOptions {
   apiToken: string
@@ -13,6 +15,8 @@ export interface ServerOptions {
   /** Requests per minute per peer address. Default 300. */
   rateLimitPerMinute?: number
   https?: { key: Buffer; cert: Buffer }
+  /** The agent broker behind /proxy (built from deps when not given). */
+  broker?: Broker
 }
 
 /**
@@ -56,5 +60,6 @@ export async function buildServer(deps: Deps, opts: ServerOptions): Promise<Fast
 
   app.get('/healthz', async () => ({ ok: true }))
   await oauthRoutes(app, deps, { apiToken: opts.apiToken, callbackWaitMs: opts.callbackWaitMs ?? 8_000 })
+  await proxyRoutes(app, opts.broker ?? new Broker(deps), { apiToken: opts.apiToken })
   return app
 }

@@ -45,15 +45,18 @@ export class TokenSource {
     return (await this.getEntry(providerId, opts.minValidityMs ?? DEFAULT_MIN_VALIDITY_MS)).access
   }
 
-  /** Like getAccessToken, but the whole auth.json entry. */
-  async getEntry(providerId: string, minValidityMs: number): Promise<OAuthEntry> {
+  /**
+   * Like getAccessToken, but the whole auth.json entry. `rejected`: an access token the provider
+   * just answered 401 to, so it counts as expired (unless another refresh has replaced it already).
+   */
+  async getEntry(providerId: string, minValidityMs: number, rejected?: string): Promise<OAuthEntry> {
     const provider = withStoredCredentials(this.#deps.db, getProvider(this.#deps.config, providerId))
     const entry = await this.#readEntry(provider)
     if (getConnection(this.#deps.db, provider.providerId)?.status === 'needs_reauth') throw needsReauth(provider)
-    if (!shouldRefresh(entry, this.#deps.clock.now(), minValidityMs).should) return entry
+    if (entry.access !== rejected && !shouldRefresh(entry, this.#deps.clock.now(), minValidityMs).should) return entry
     let shared = this.#inflight.get(provider.providerId)
     if (!shared) {
-      shared = this.#refreshUnderLock(provider, minValidityMs).finally(() => this.#inflight.delete(provider.providerId))
+      shared = this.#refreshUnderLock(provider, minValidityMs, rejected).finally(() => this.#inflight.delete(provider.providerId))
       this.#inflight.set(provider.providerId, shared)
     }
     return shared
@@ -66,7 +69,7 @@ export class TokenSource {
     return entry
   }
 
-  #refreshUnderLock(provider: Provider, minValidityMs: number): Promise<OAuthEntry> {
+  #refreshUnderLock(provider: Provider, minValidityMs: number, rejected?: string): Promise<OAuthEntry> {
     const { config, db, clock, http, log } = this.#deps
     const id = provider.providerId
     return withAuthLock(config.authFile, async () => {
@@ -77,7 +80,7 @@ export class TokenSource {
       const connection = ensureConnection(db, id, now, provider.scopes)
       if (connection.status === 'needs_reauth') throw needsReauth(provider)
       // Someone refreshed while we waited for the lock: use theirs, do not spend the new refresh token.
-      if (!shouldRefresh(entry, now, minValidityMs).should) return entry
+      if (entry.access !== rejected && !shouldRefresh(entry, now, minValidityMs).should) return entry
       if (entry.refresh === undefined) {
         if (entry.expires !== undefined && entry.expires > now) return entry
         this.#reportNeedsReauth(provider, now, 'no_refresh_token')
