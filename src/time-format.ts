@@ -6,3 +6,14 @@ export function humanDuration(ms: number): string {
     min < 1 ? 'less than a minute' : min < 60 ? `${min} min` : min < 48 * 60 ? `${Math.floor(min / 60)} h ${min % 60} min` : `${Math.round(min / 1440)} days`
   return ms >= 0 ? `in ${text}` : `${text} ago`
 }
+
+const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 }
+
+/** `24h`, `30m`, `7d`, `2w` back from `now`, or an ISO 8601 date; undefined when neither. */
+export function parseSince(value: string, now: number): number | undefined {
+  const rel = /^(\d{1,6})([mhdw])$/.exec(value.trim())
+  if (rel) return now - Number(rel[1]) * (UNIT_MS[rel[2] as string] as number)
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value)) return undefined
+  const at = Date.parse(value)
+  return Number.isNaN(at) ? undefined : at
+}

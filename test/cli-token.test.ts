@@ -69,7 +69,7 @@ t.test('prints a fresh token, refreshing an expired one; exit codes for each pro
 
   const usage = await token(env)
   t.equal(usage.code, 2)
-  t.match(usage.stderr, /usage: latchkey token <provider>/)
+  t.match(usage.stderr, /^error: missing required argument 'provider'/)
   t.equal((await token(env, 'acme', '--min-validity', 'soon')).code, 2)
 
   writeFileSync(authFile, '{"acme": ')

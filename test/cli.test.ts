@@ -62,7 +62,7 @@ t.test('connect: unknown provider, unreachable daemon, usage', async (t) => {
 
   const usage = capture()
   t.equal(await main(['connect'], env, usage), EXIT.usage)
-  t.match(usage.err[0], /usage: latchkey connect <provider>/)
+  t.match(usage.err.join('\n'), /^error: missing required argument 'provider'\n\(add --help for usage and examples\)$/)
   t.equal(await main(['frobnicate'], env, capture()), EXIT.usage)
   t.equal(await main(['status', '--bogus'], env, capture()), EXIT.usage)
   t.equal(await main([], env, capture()), EXIT.usage)

@@ -1,39 +1,38 @@
-import { parseArgs } from 'node:util'
-import { systemClock } from '../clock.js'
-import { loadConfig, type Config } from '../config.js'
-import { openDb, type Db } from '../db/open.js'
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import type { Config } from '../config.js'
+import type { Db } from '../db/open.js'
 import { AppError } from '../errors.js'
 import { consoleOutput, type Output } from './output.js'
-// serve, demo, simulate, doctor and connect are imported when run: they pull in fastify, grammY,
-// Bree and the simulator, which `latchkey token` (called often by scripts) should not pay for.
-import { providersCommand } from './providers.js'
-import { statusCommand } from './status.js'
-import { tokenCommand } from './token.js'
-import { DEXCOM_OPTIONS, dexcomCommand } from './dexcom.js'
+import { parseSince } from '../time-format.js'
+import { packageVersion } from './version.js'
 
-const USAGE = `usage: latchkey <command>
+// Every command's module is imported in its action: fastify, grammY, Bree, zod and the simulator
+// are paid for only by the command that uses them, and commands are parsed before any config is
+// read (an unknown command is a usage error whatever the config says).
 
-  serve                  run the daemon (HTTP callback server and scheduler)
-  connect <provider>     connect a provider through the running daemon
-  token <provider>       print a fresh access token (exit 5 not connected,
-                         6 needs reconnecting, 7 provider unreachable)
-      [--min-validity S] seconds the token must stay valid (default 60)
-  providers              list known providers
-  status                 show every connection
-  doctor                 check config, certificate, tailnet exposure and file modes
-  dexcom readings        print stored glucose readings
-      [--since 24h] [--csv | --json] [--provider ID]
-  demo                   the Dexcom simulator and the daemon on loopback: connect
-                         a sandbox user in a browser and see readings (no account)
-  simulate dexcom        run the local Dexcom simulator on loopback and print
-      [--port N]         the config that points dexcom-sandbox at it
-                         (see "latchkey simulate --help"; needs no config)
+/** Exit codes shared by every command (`token` adds 5–7, see token.ts). */
+export const EXIT = { ok: 0, failed: 1, usage: 2, config: 3, unreachable: 4 } as const
 
-Config: $LATCHKEY_CONFIG (default ~/.config/latchkey/config.json)`
+type Env = Record<string, string | undefined>
+
+const FOOTER = `
+Exit codes: 0 ok, 1 failed (status: something needs attention), 2 usage, 3 bad config,
+4 daemon unreachable; token also 5 not connected, 6 needs reconnecting, 7 provider unreachable.
+Config: $LATCHKEY_CONFIG (default ~/.config/latchkey/config.json).
+Run "latchkey <command> --help" for a command's options and examples.`
+
+/** The text after a command's options: an optional note, then examples. */
+function after(note: string | undefined, ...examples: string[]): string {
+  return `${note ? `\n${note}\n` : ''}\nExamples:\n${examples.map((l) => `  $ ${l}`).join('\n')}`
+}
+
+async function loadConfigFor(env: Env): Promise<Config> {
+  return (await import('../config.js')).loadConfig(env)
+}
 
 /** Opens the database for one local command and always closes it. */
 async function withDb<T>(config: Config, fn: (db: Db) => T | Promise<T>): Promise<T> {
-  const db = openDb(config.dbFile)
+  const db = (await import('../db/open.js')).openDb(config.dbFile)
   try {
     return await fn(db)
   } finally {
@@ -41,77 +40,153 @@ async function withDb<T>(config: Config, fn: (db: Db) => T | Promise<T>): Promis
   }
 }
 
-/** Exit codes shared by every command. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, config: 3, unreachable: 4 } as const
+function intInRange(name: string, min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value)
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}.`)
+    return n
+  }
+}
+
+function collectUrl(value: string, previous: string[] | undefined): string[] {
+  if (!URL.canParse(value)) throw new InvalidArgumentError(`not a URL: ${JSON.stringify(value)}`)
+  return [...(previous ?? []), value]
+}
+
+function sinceArg(value: string): string {
+  // Checked here so a bad --since is a usage error; the command resolves it against its clock.
+  if (parseSince(value, 0) === undefined)
+    throw new InvalidArgumentError('expected a duration back from now (30m, 24h, 7d, 2w) or an ISO 8601 time (2026-01-31T08:00Z).')
+  return value
+}
+
+/** The command tree; each action sets the exit code through `done`. */
+function buildProgram(env: Env, out: Output, done: (code: number) => void): Command {
+  const program = new Command('latchkey')
+  program
+    .description('Connect OAuth 2.0 providers from a chat or a terminal, and keep their tokens fresh in auth.json.')
+    .version(packageVersion(), '-v, --version', 'print the version')
+    .helpOption('-h, --help', 'show help for a command')
+    .configureOutput({
+      writeOut: (s) => out.info(s.replace(/\n$/, '')),
+      writeErr: (s) => out.error(s.replace(/\n$/, '')),
+    })
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .showHelpAfterError('(add --help for usage and examples)')
+    .addHelpText('after', FOOTER)
+
+  program
+    .command('serve')
+    .description('run the daemon: the HTTP callback server, the scheduler and the bot')
+    .addHelpText('after', after(undefined, 'latchkey serve', 'pm2 start ecosystem.config.cjs   # the same, under pm2'))
+    .action(async () => done(await (await import('./serve.js')).serveCommand(await loadConfigFor(env))))
+
+  program
+    .command('connect')
+    .description('connect a provider through the running daemon: prints a link, waits for your approval')
+    .argument('<provider>', 'a provider id (see "latchkey providers")')
+    .addHelpText('after', after('Exit 0 connected, 1 failed or expired, 4 the daemon is not running.', 'latchkey connect dexcom', 'latchkey connect github'))
+    .action(async (provider: string) => done(await (await import('./connect.js')).connectCommand(await loadConfigFor(env), provider, out)))
+
+  program
+    .command('token')
+    .description('print a fresh access token alone on stdout, for scripts and agents')
+    .argument('<provider>', 'a connected provider id')
+    .option('--min-validity <seconds>', 'refresh first if the token expires within this many seconds (0-86400)', intInRange('--min-validity', 0, 86_400), 60)
+    .addHelpText('after', after('Exit 5 not connected, 6 needs reconnecting, 7 provider unreachable.', 'curl -H "Authorization: Bearer $(latchkey token oura)" https://api.ouraring.com/v2/usercollection/personal_info', 'latchkey token dexcom --min-validity 600'))
+    .action(async (provider: string, opts: { minValidity: number }) =>
+      done(await (await import('./token.js')).tokenCommand(await loadConfigFor(env), provider, opts.minValidity, out)),
+    )
+
+  program
+    .command('providers')
+    .description('list known providers and whether each has client credentials')
+    .addHelpText('after', after(undefined, 'latchkey providers'))
+    .action(async () => {
+      const config = await loadConfigFor(env)
+      const { providersCommand } = await import('./providers.js')
+      done(await withDb(config, (db) => providersCommand(config, db, out)))
+    })
+
+  program
+    .command('status')
+    .description('show every connection: state, token expiry, last refresh, granted scopes')
+    .addHelpText('after', after(undefined, 'latchkey status'))
+    .action(async () => {
+      const config = await loadConfigFor(env)
+      const [{ statusCommand }, { systemClock }] = await Promise.all([import('./status.js'), import('../clock.js')])
+      done(await withDb(config, (db) => statusCommand({ config, db, clock: systemClock }, out)))
+    })
+
+  program
+    .command('doctor')
+    .description('check config, certificate, tailnet exposure, /healthz and file modes')
+    .addHelpText('after', after('One ✅ or ❌ line per check, with the fix; exit 1 on any ❌.', 'latchkey doctor'))
+    .action(async () => {
+      let config: Config
+      try {
+        config = await loadConfigFor(env)
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err
+        // A bad config is doctor's first failed check, one ❌ line per problem, not a crash.
+        for (const line of err.message.split('\n')) out.info(`❌ ${line.trim()}`)
+        return done(EXIT.failed)
+      }
+      done(await (await import('./doctor.js')).doctorCommand(config, env, out))
+    })
+
+  const dexcom = program.command('dexcom').description('Dexcom data: "dexcom readings" prints the stored glucose readings')
+  dexcom
+    .command('readings')
+    .description('print stored glucose readings (no network), times in the local time zone')
+    .option('--since <when>', 'how far back: 30m, 24h, 7d, 2w or an ISO 8601 time', sinceArg, '24h')
+    .addOption(new Option('--csv', 'print CSV (times in UTC)').conflicts('json'))
+    .option('--json', 'print a JSON array (times in UTC)')
+    .option('--provider <id>', 'which Dexcom provider entry (default: dexcom.provider from the config)')
+    .addHelpText('after', after('The table uses $TZ (or the system time zone) and names it.', 'latchkey dexcom readings', 'latchkey dexcom readings --since 7d --csv > week.csv', 'TZ=Europe/Berlin latchkey dexcom readings --since 2026-01-31T08:00Z'))
+    .action(async (opts: { since: string; csv?: boolean; json?: boolean; provider?: string }) => {
+      const config = await loadConfigFor(env)
+      const [{ dexcomReadingsCommand }, { systemClock }] = await Promise.all([import('./dexcom.js'), import('../clock.js')])
+      done(await withDb(config, (db) => dexcomReadingsCommand({ config, db, clock: systemClock }, opts, out)))
+    })
+
+  const simulate = program.command('simulate').description('"simulate dexcom" runs a local Dexcom simulator (needs no config)')
+  simulate
+    .command('dexcom')
+    .description("run the Dexcom simulator on loopback and print the config that points dexcom-sandbox at it")
+    .option('--port <n>', 'listen on 127.0.0.1:N (default: a free port)', intInRange('--port', 0, 65_535))
+    .option('--host <address>', 'a loopback address', '127.0.0.1')
+    .option('--client-id <id>', "the app's client id ($LATCHKEY_SIM_CLIENT_ID)")
+    .option('--client-secret <secret>', 'its secret ($LATCHKEY_SIM_CLIENT_SECRET)')
+    .option('--redirect-uri <uri>', "a registered redirect URI, repeatable ($LATCHKEY_SIM_REDIRECT_URI; default: the config's <publicUrl>/oauth/callback)", collectUrl)
+    .option('--delay-minutes <m>', 'data delay in minutes (0-1440)', intInRange('--delay-minutes', 0, 1440), 60)
+    .option('--seed <s>', 'seed of the generated data', 'latchkey')
+    .addHelpText('after', after(undefined, 'latchkey simulate dexcom --port 9000', 'latchkey simulate dexcom --redirect-uri http://127.0.0.1:8400/oauth/callback'))
+    .action(async (opts: import('./simulate.js').SimulateFlags) => done(await (await import('./simulate.js')).simulateCommand(opts, env, out)))
+
+  program
+    .command('demo')
+    .description('the Dexcom simulator and the daemon on loopback: connect a sandbox user in a browser and see readings (no account)')
+    .addHelpText('after', after('Writes a config to a temp directory ($LATCHKEY_DEMO_DIR to choose) and ignores yours.', 'npm run demo', 'latchkey demo'))
+    .action(async () => done(await (await import('./demo.js')).demoCommand(env, out)))
+
+  return program
+}
 
 /** Runs one CLI invocation and returns its exit code (never calls process.exit itself). */
-export async function main(argv: string[], env: Record<string, string | undefined> = process.env, out: Output = consoleOutput): Promise<number> {
-  const [command, ...rest] = argv
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
-    out.info(USAGE)
-    return command ? EXIT.ok : EXIT.usage
-  }
-  // The simulator stands in for Dexcom before any config exists (the demo writes one for it).
-  if (command === 'simulate') return (await import('./simulate.js')).simulateCommand(rest, env, out)
-  if (command === 'demo') return (await import('./demo.js')).demoCommand(env, out)
-  let config: Config
+export async function main(argv: string[], env: Env = process.env, out: Output = consoleOutput): Promise<number> {
+  let code: number = EXIT.ok
+  const program = buildProgram(env, out, (c) => (code = c))
   try {
-    config = loadConfig(env)
+    await program.parseAsync(argv, { from: 'user' })
+    return code
   } catch (err) {
-    if (err instanceof AppError) {
-      // doctor reports a bad config as its first failed check rather than as a crash.
-      // doctor: one ❌ line per problem, like its other checks.
-      if (command === 'doctor') for (const line of err.message.split('\n')) out.info(`❌ ${line.trim()}`)
-      else out.error(err.message)
-      return command === 'doctor' ? EXIT.failed : EXIT.config
-    }
-    throw err
-  }
-  try {
-    const { positionals, values } = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      strict: true,
-      options: command === 'token' ? { 'min-validity': { type: 'string' } } : command === 'dexcom' ? DEXCOM_OPTIONS : {},
-    })
-    switch (command) {
-      case 'serve':
-        return await (await import('./serve.js')).serveCommand(config)
-      case 'connect': {
-        if (positionals.length !== 1) {
-          out.error('usage: latchkey connect <provider>   (see "latchkey providers")')
-          return EXIT.usage
-        }
-        return await (await import('./connect.js')).connectCommand(config, positionals[0] as string, out)
-      }
-      case 'token': {
-        const minValidity = values['min-validity'] === undefined ? 60 : Number(values['min-validity'])
-        if (positionals.length !== 1 || !Number.isInteger(minValidity) || minValidity < 0 || minValidity > 86_400) {
-          out.error('usage: latchkey token <provider> [--min-validity SECONDS (0-86400)]')
-          return EXIT.usage
-        }
-        return await tokenCommand(config, positionals[0] as string, minValidity, out)
-      }
-      case 'doctor':
-        return await (await import('./doctor.js')).doctorCommand(config, env, out)
-      case 'providers':
-        return await withDb(config, (db) => providersCommand(config, db, out))
-      case 'dexcom':
-        return await withDb(config, (db) => dexcomCommand({ config, db, clock: systemClock }, rest, out))
-      case 'status':
-        return await withDb(config, (db) => statusCommand({ config, db, clock: systemClock }, out))
-      default:
-        out.error(`unknown command "${command.slice(0, 40)}"\n\n${USAGE}`)
-        return EXIT.usage
-    }
-  } catch (err) {
+    // --help and --version end as a CommanderError with exit code 0; every parse error is a usage error.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage
     if (err instanceof AppError) {
       out.error(err.message)
-      return err.code === 'DAEMON_UNREACHABLE' ? EXIT.unreachable : EXIT.failed
-    }
-    if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      out.error(`${(err as Error).message}\n\n${USAGE}`)
-      return EXIT.usage
+      return err.code === 'CONFIG_INVALID' ? EXIT.config : err.code === 'DAEMON_UNREACHABLE' ? EXIT.unreachable : EXIT.failed
     }
     throw err
   }

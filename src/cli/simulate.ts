@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util'
 import { DEFAULT_PORT, loadConfig } from '../config.js'
 import { startDexcomSimulator } from '../dexcom/simulator/index.js'
 import type { Output } from './output.js'
@@ -6,16 +5,16 @@ import type { Output } from './output.js'
 /** The sandbox app the simulator registers unless told otherwise (a local fake, not a Dexcom credential). */
 export const SIMULATOR_CLIENT = { clientId: 'latchkey-sandbox', clientSecret: 'latchkey-sandbox-secret' } as const
 
-const USAGE = `usage: latchkey simulate dexcom [options]
-
-  --port N              listen on 127.0.0.1:N (default: a free port)
-  --host H              a loopback address (default 127.0.0.1)
-  --client-id ID        the app's client id ($LATCHKEY_SIM_CLIENT_ID, default ${SIMULATOR_CLIENT.clientId})
-  --client-secret S     its secret ($LATCHKEY_SIM_CLIENT_SECRET, default ${SIMULATOR_CLIENT.clientSecret})
-  --redirect-uri URI    a registered redirect URI, repeatable ($LATCHKEY_SIM_REDIRECT_URI;
-                        default: the daemon's <publicUrl>/oauth/callback from the config)
-  --delay-minutes M     data delay (default 60)
-  --seed S              seed of the generated data (default latchkey)`
+/** `latchkey simulate dexcom`'s options, parsed and range-checked by main.ts. */
+export interface SimulateFlags {
+  port?: number
+  host: string
+  clientId?: string
+  clientSecret?: string
+  redirectUri?: string[]
+  delayMinutes: number
+  seed: string
+}
 
 export interface SimulateOptions {
   /** Stops the simulator (tests); otherwise SIGINT or SIGTERM does. */
@@ -26,60 +25,18 @@ export interface SimulateOptions {
  * `latchkey simulate dexcom`: runs the local Dexcom simulator on loopback until stopped and prints
  * the config snippet that points `providers.dexcom-sandbox` at it. Needs no valid config.
  */
-export async function simulateCommand(args: string[], env: Record<string, string | undefined>, out: Output, opts: SimulateOptions = {}): Promise<number> {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string' },
-        'client-id': { type: 'string' },
-        'client-secret': { type: 'string' },
-        'redirect-uri': { type: 'string', multiple: true },
-        'delay-minutes': { type: 'string' },
-        seed: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    })
-  } catch (err) {
-    out.error(`${(err as Error).message}\n\n${USAGE}`)
-    return 2
-  }
-  const { values, positionals } = parsed
-  if (values.help) {
-    out.info(USAGE)
-    return 0
-  }
-  if (positionals.length !== 1 || positionals[0] !== 'dexcom') {
-    out.error(USAGE)
-    return 2
-  }
-  const port = values.port === undefined ? 0 : Number(values.port)
-  const delay = values['delay-minutes'] === undefined ? 60 : Number(values['delay-minutes'])
-  if (!Number.isInteger(port) || port < 0 || port > 65535 || !Number.isInteger(delay) || delay < 0 || delay > 24 * 60) {
-    out.error(`--port must be 0-65535 and --delay-minutes 0-1440\n\n${USAGE}`)
-    return 2
-  }
-  const clientId = values['client-id'] ?? env.LATCHKEY_SIM_CLIENT_ID ?? SIMULATOR_CLIENT.clientId
-  const givenSecret = values['client-secret'] ?? env.LATCHKEY_SIM_CLIENT_SECRET
+export async function simulateCommand(flags: SimulateFlags, env: Record<string, string | undefined>, out: Output, opts: SimulateOptions = {}): Promise<number> {
+  const clientId = flags.clientId ?? env.LATCHKEY_SIM_CLIENT_ID ?? SIMULATOR_CLIENT.clientId
+  const givenSecret = flags.clientSecret ?? env.LATCHKEY_SIM_CLIENT_SECRET
   const clientSecret = givenSecret ?? SIMULATOR_CLIENT.clientSecret
-  const redirectUris = values['redirect-uri'] ?? (env.LATCHKEY_SIM_REDIRECT_URI ? [env.LATCHKEY_SIM_REDIRECT_URI] : [defaultRedirectUri(env)])
-  for (const uri of redirectUris) {
-    if (!URL.canParse(uri)) {
-      out.error(`--redirect-uri: not a URL: ${JSON.stringify(uri)}`)
-      return 2
-    }
-  }
+  const redirectUris = flags.redirectUri ?? (env.LATCHKEY_SIM_REDIRECT_URI ? [env.LATCHKEY_SIM_REDIRECT_URI] : [defaultRedirectUri(env)])
   let sim
   try {
     sim = await startDexcomSimulator({
-      host: values.host ?? '127.0.0.1',
-      port,
-      dataDelayMinutes: delay,
-      seed: values.seed ?? 'latchkey',
+      host: flags.host,
+      port: flags.port ?? 0,
+      dataDelayMinutes: flags.delayMinutes,
+      seed: flags.seed,
       clients: [{ clientId, clientSecret, redirectUris }],
       onRequest: (r) => out.info(`${r.method} ${r.path} ${r.status === 0 ? 'dropped' : r.status}${r.grantType ? ` (${r.grantType})` : ''}`),
     })

@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { parseSince } from '../../src/cli/dexcom.js'
+import { parseSince } from '../../src/time-format.js'
 import { EXIT, main } from '../../src/cli/main.js'
 import type { Output } from '../../src/cli/output.js'
 import { openDb } from '../../src/db/open.js'
@@ -74,7 +74,7 @@ t.test('usage errors and unknown providers', async (t) => {
   for (const args of [['dexcom'], ['dexcom', 'readings', '--since', 'yesterday'], ['dexcom', 'readings', '--csv', '--json'], ['dexcom', 'writings']]) {
     const out = capture()
     t.equal(await main(args, env, out), EXIT.usage, args.join(' '))
-    t.match(out.err.join('\n'), /usage: latchkey dexcom readings/)
+    t.match(out.err.join('\n'), /^(error: |Usage: latchkey dexcom)/, 'says what is wrong')
   }
   const bad = capture()
   t.equal(await main(['dexcom', 'readings', '--bogus'], env, bad), EXIT.usage)

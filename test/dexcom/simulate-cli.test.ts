@@ -23,7 +23,7 @@ t.test('prints the URL and a config snippet that latchkey accepts; serves until 
   const c = capture()
   const stop = new AbortController()
   const env = { LATCHKEY_CONFIG: `${dir}/missing.json`, HOME: dir }
-  const running = simulateCommand(['dexcom', '--port', String(port), '--redirect-uri', 'http://127.0.0.1:8400/oauth/callback'], env, c.out, { signal: stop.signal })
+  const running = simulateCommand({ port, host: '127.0.0.1', delayMinutes: 60, seed: 'latchkey', redirectUri: ['http://127.0.0.1:8400/oauth/callback'] }, env, c.out, { signal: stop.signal })
   await until(() => c.info.length > 0)
   const banner = c.info[0] ?? ''
   t.match(banner, `Dexcom simulator listening on http://127.0.0.1:${port}`)
@@ -56,7 +56,7 @@ t.test('a secret passed in stays off the terminal; defaults come from the enviro
   const c = capture()
   const stop = new AbortController()
   const env = { LATCHKEY_SIM_CLIENT_ID: 'env-client', LATCHKEY_SIM_CLIENT_SECRET: 'env-secret-canary-5521', LATCHKEY_SIM_REDIRECT_URI: 'http://127.0.0.1:1/cb', LATCHKEY_CONFIG: '/nonexistent/config.json' }
-  const running = simulateCommand(['dexcom'], env, c.out, { signal: stop.signal })
+  const running = simulateCommand({ host: '127.0.0.1', delayMinutes: 60, seed: 'latchkey' }, env, c.out, { signal: stop.signal })
   await until(() => c.info.length > 0)
   stop.abort()
   t.equal(await running, 0)
@@ -69,7 +69,8 @@ t.test('a secret passed in stays off the terminal; defaults come from the enviro
 t.test('usage errors and help need no config', async (t) => {
   const env = { LATCHKEY_CONFIG: '/nonexistent/config.json' }
   for (const [args, code] of [
-    [['simulate', '--help'], 0],
+    [['simulate', 'dexcom', '--help'], 0],
+    [['simulate', 'help', 'dexcom'], 0],
     [['simulate'], 2],
     [['simulate', 'fitbit'], 2],
     [['simulate', 'dexcom', '--port', 'abc'], 2],
@@ -79,7 +80,7 @@ t.test('usage errors and help need no config', async (t) => {
   ] as const) {
     const c = capture()
     t.equal(await main([...args], env, c.out), code, args.join(' '))
-    if (code === 0) t.match(c.info.join('\n'), /usage: latchkey simulate dexcom/)
+    if (code === 0) t.match(c.info.join('\n'), /^Usage: latchkey simulate dexcom \[options\]/)
     else t.ok(c.error.length > 0, `${args.join(' ')}: says why`)
   }
   const c = capture()
