@@ -189,3 +189,28 @@ CREATE TABLE IF NOT EXISTS audit_log (
   bytes       INTEGER NOT NULL           -- response body bytes sent to the caller
 );
 CREATE INDEX IF NOT EXISTS audit_log_time ON audit_log (time);
+
+-- Providers found by "connect <url>" (mcp-auth.md §1), so that a URL keeps its id and its
+-- provider survives restarts. `definition` is the provider's fields (JSON, without client
+-- credentials); `metadata` the authorization server's document as discovered.
+CREATE TABLE IF NOT EXISTS discovered_providers (
+  provider      TEXT PRIMARY KEY,
+  url           TEXT NOT NULL UNIQUE,    -- canonical, as typed
+  kind          TEXT NOT NULL CHECK (kind IN ('mcp', 'issuer')),
+  issuer        TEXT NOT NULL,
+  definition    TEXT NOT NULL,
+  metadata      TEXT NOT NULL,
+  discovered_at INTEGER NOT NULL,
+  checked_at    INTEGER NOT NULL         -- last successful discovery; re-done when stale
+);
+
+-- Clients latchkey registered itself (RFC 7591), keyed by issuer: a client is only ever used
+-- with the authorization server that issued it.
+CREATE TABLE IF NOT EXISTS registered_clients (
+  issuer        TEXT PRIMARY KEY,
+  client_id     TEXT NOT NULL,
+  client_secret TEXT,                    -- NULL for a public client (token_endpoint_auth_method none)
+  client_auth   TEXT NOT NULL CHECK (client_auth IN ('body', 'basic', 'none')),
+  redirect_uri  TEXT NOT NULL,
+  registered_at INTEGER NOT NULL
+);

@@ -333,6 +333,7 @@ export function parseConfig(raw: unknown, env: Env = {}, configPath = '(inline)'
     }),
     dexcom: Object.freeze({ ...file.dexcom }),
     broker: Object.freeze({ ...file.broker }),
-    providers: Object.freeze(providers),
+    // Not frozen: "connect <url>" adds the providers it discovers (src/discovery/install.ts).
+    providers,
   })
 }

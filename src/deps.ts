@@ -3,6 +3,7 @@ import type { Got, OptionsOfTextResponseBody, Response } from 'got'
 import type { Config } from './config.js'
 import { systemClock, type Clock } from './clock.js'
 import { openDb, type Db } from './db/open.js'
+import { installDiscoveredProviders } from './discovery/install.js'
 import { createLogger, type Logger } from './log.js'
 
 /** Token and API calls give up after this long (got has no default timeout at all). */
@@ -47,7 +48,7 @@ export function createHttpClient(): HttpClient {
 export function createDeps(config: Config, overrides: Partial<Omit<Deps, 'config'>> = {}): Deps {
   const events: FlowEvents = new EventEmitter()
   events.setMaxListeners(0) // one listener per long-polling request
-  return {
+  const deps: Deps = {
     config,
     db: overrides.db ?? openDb(config.dbFile),
     clock: overrides.clock ?? systemClock,
@@ -55,4 +56,7 @@ export function createDeps(config: Config, overrides: Partial<Omit<Deps, 'config
     log: overrides.log ?? createLogger(config.logLevel),
     events: overrides.events ?? events,
   }
+  // Providers found by "connect <url>" live in SQLite; from here on they are like any other.
+  installDiscoveredProviders(config, deps.db, deps.log)
+  return deps
 }

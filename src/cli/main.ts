@@ -33,6 +33,8 @@ async function loadConfigFor(env: Env): Promise<Config> {
 /** Opens the database for one local command and always closes it. */
 async function withDb<T>(config: Config, fn: (db: Db) => T | Promise<T>): Promise<T> {
   const db = (await import('../db/open.js')).openDb(config.dbFile)
+  // Providers found by "connect <url>" are listed and used like the rest.
+  ;(await import('../discovery/install.js')).installDiscoveredProviders(config, db)
   try {
     return await fn(db)
   } finally {

@@ -7,6 +7,7 @@ import { takePendingCode } from '../db/oauth-pending.js'
 import { isAppError } from '../errors.js'
 import { getProvider, providerName } from '../providers/lookup.js'
 import { acceptCallback, parseCallbackQuery, stateCookieName } from '../oauth/callback.js'
+import { prepareUrlConnection } from '../discovery/connect-url.js'
 import { startDeviceFlow } from '../oauth/device.js'
 import { startFlow } from '../oauth/flow.js'
 import { TOKEN_PATTERN } from '../oauth/random.js'
@@ -24,12 +25,15 @@ const MAX_WAIT_SECONDS = 60
 
 const StartFlowBodySchema = z
   .object({
-    provider: z.string().min(1).max(64),
+    provider: z.string().min(1).max(64).optional(),
+    /** Connect by URL (an MCP server or an issuer): the answer's `provider` is the id given to it. */
+    url: z.string().min(1).max(2048).optional(),
     exchange: z.enum(['daemon', 'client']).default('daemon'),
     chatId: z.number().int().optional(),
     messageId: z.number().int().optional(),
   })
   .strict()
+  .refine((b) => (b.provider === undefined) !== (b.url === undefined), 'expected exactly one of "provider" or "url"')
 
 
 /**
@@ -110,9 +114,23 @@ export async function oauthRoutes(app: FastifyInstance, deps: Deps, opts: OAuthR
       return reply.code(400).send({ error: 'invalid_request', message })
     }
     try {
-      if (getProvider(deps.config, body.data.provider).redirectMode === 'device') {
+      let providerId = body.data.provider
+      if (body.data.url !== undefined) {
+        const prepared = await prepareUrlConnection(deps, body.data.url)
+        if (prepared.kind === 'needs_client')
+          return reply.code(409).send({
+            error: 'provider_not_configured',
+            provider: prepared.provider.providerId,
+            message:
+              `${prepared.signInHost} offers no dynamic client registration: register an app there with the redirect URI ${deps.config.redirectUri}` +
+              `${prepared.registrationPage ? ` (${prepared.registrationPage})` : ''}, then give latchkey its client id in the chat ("connect ${prepared.provider.providerId}")`,
+          })
+        providerId = prepared.provider.providerId
+      }
+      const request = { ...body.data, provider: providerId as string }
+      if (getProvider(deps.config, request.provider).redirectMode === 'device') {
         // RFC 8628: no redirect; the user opens the verification page and types the code.
-        const device = await startDeviceFlow(deps, body.data)
+        const device = await startDeviceFlow(deps, request)
         deps.log.info({ provider: device.provider, flowId: device.flowId }, 'device flow started')
         return reply.code(201).header('cache-control', 'no-store').send({
           state: device.state,
@@ -124,7 +142,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: Deps, opts: OAuthR
           expiresAt: device.expiresAt,
         })
       }
-      const flow = startFlow(deps, body.data)
+      const flow = startFlow(deps, request)
       deps.log.info({ provider: flow.provider, flowId: flow.flowId, exchange: body.data.exchange }, 'flow started')
       return reply.code(201).header('cache-control', 'no-store').send({
         state: flow.state,
@@ -138,6 +156,8 @@ export async function oauthRoutes(app: FastifyInstance, deps: Deps, opts: OAuthR
       if (isAppError(err, 'PROVIDER_UNKNOWN')) return reply.code(404).send({ error: 'provider_unknown', message: err.message })
       if (isAppError(err, 'PROVIDER_BAD_RESPONSE') || isAppError(err, 'PROVIDER_UNREACHABLE'))
         return reply.code(502).send({ error: 'provider_error', message: err.message })
+      if (isAppError(err, 'DISCOVERY_REFUSED') || isAppError(err, 'DISCOVERY_FAILED'))
+        return reply.code(422).send({ error: err.code === 'DISCOVERY_REFUSED' ? 'discovery_refused' : 'discovery_failed', message: err.message })
       if (isAppError(err, 'PROVIDER_NOT_CONFIGURED'))
         return reply.code(409).send({ error: 'provider_not_configured', message: err.message })
       throw err

@@ -3,7 +3,7 @@ import type { Deps } from '../deps.js'
 import { consumeWaitingFlow, getFlowByState, type Flow } from '../db/oauth-flows.js'
 import { insertPending } from '../db/oauth-pending.js'
 import { enqueueOutbox } from '../db/outbox.js'
-import { providerName } from '../providers/lookup.js'
+import { findProvider, providerName } from '../providers/lookup.js'
 import { TOKEN_PATTERN } from './random.js'
 import { flowReport } from './report.js'
 import { knownAuthorizationError, sanitizeDescription } from './token-response.js'
@@ -99,8 +99,10 @@ export function acceptCallback(
     if (!flow || flow.status !== 'waiting' || flow.expiresAt <= now) return { kind: 'rejected', reason: 'unknown_state' }
     const cookie = readCookie(cookieHeader, stateCookieName(query.state, secure))
     if (cookie === undefined || !sameString(cookie, query.state)) return { kind: 'rejected', reason: 'cookie_mismatch' }
-    // RFC 9207 §2.4: simple string comparison, no normalisation.
-    if (flow.issuer !== null && (query.iss === undefined || query.iss !== flow.issuer))
+    // RFC 9207 §2.4: simple string comparison, no normalisation; a missing iss is refused unless
+    // the provider is a discovered server that does not advertise it.
+    const issRequired = findProvider(deps.config, flow.provider)?.requireIss !== false
+    if (flow.issuer !== null && (query.iss === undefined ? issRequired : query.iss !== flow.issuer))
       return { kind: 'rejected', reason: 'issuer_mismatch' }
 
     if (query.kind === 'error') {

@@ -29,6 +29,11 @@ const fields = {
   responseRoot: z.string().min(1),
   /** RFC 9207: when set, the callback must carry an `iss` equal to this, compared byte for byte. */
   issuer: z.string().min(1),
+  /**
+   * RFC 9207 with `issuer` set: true (the default) requires `iss` on every callback; false (a
+   * discovered server that does not advertise it) compares it only when present.
+   */
+  requireIss: z.boolean(),
   apiBaseUrl: SecureUrlSchema,
   rotation: z.enum(['none', 'rotating', 'single-use']),
   /** Refresh tokens die this long after consent whatever we do (Spotify, GitHub Apps). */
@@ -70,6 +75,7 @@ export const ProviderSchema = z
     clientSecret: fields.clientSecret.optional(),
     responseRoot: fields.responseRoot.optional(),
     issuer: fields.issuer.optional(),
+    requireIss: fields.requireIss.optional(),
     apiBaseUrl: fields.apiBaseUrl.optional(),
     refreshTokenMaxAgeMs: fields.refreshTokenMaxAgeMs.optional(),
     maxTokenLifetimeSeconds: fields.maxTokenLifetimeSeconds.optional(),

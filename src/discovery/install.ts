@@ -1,0 +1,52 @@
+import type { Config } from '../config.js'
+import type { Db } from '../db/open.js'
+import { getDiscovered, getRegisteredClient, listDiscovered, type DiscoveredRow } from '../db/discovered.js'
+import { getCredentials } from '../db/provider-credentials.js'
+import type { Logger } from '../log.js'
+import { BUILT_IN_PROVIDERS } from '../providers/catalog.js'
+import { buildProvider, type Provider, type ProviderOverride } from '../providers/schema.js'
+
+/**
+ * The Provider for a discovered row. Client identity: credentials the user gave the chat for
+ * this id first, else the client latchkey registered at exactly this row's issuer.
+ */
+export function discoveredProvider(db: Db, row: DiscoveredRow): Provider {
+  const definition = JSON.parse(row.definition) as ProviderOverride
+  const given = getCredentials(db, row.provider)
+  const registered = given ? undefined : getRegisteredClient(db, row.issuer)
+  const client: ProviderOverride = given
+    ? { clientId: given.clientId, ...(given.clientSecret !== null ? { clientSecret: given.clientSecret } : {}) }
+    : registered
+      ? { clientId: registered.clientId, ...(registered.clientSecret !== null ? { clientSecret: registered.clientSecret } : {}), clientAuth: registered.clientAuth === 'basic' ? 'basic' : 'body' }
+      : {}
+  return buildProvider(row.provider, definition, client)
+}
+
+/** Makes a provider visible to every surface that looks providers up in the config. */
+export function installProvider(config: Config, provider: Provider): void {
+  // The one place config.providers grows after start-up (it is otherwise read-only).
+  ;(config.providers as Record<string, Provider>)[provider.providerId] = provider
+}
+
+/** True when `id` belongs to a built-in or configured provider (which a discovered one never shadows). */
+export function isConfiguredId(config: Config, db: Db, id: string): boolean {
+  return Object.hasOwn(BUILT_IN_PROVIDERS, id) || (Object.hasOwn(config.providers, id) && getDiscovered(db, id) === undefined)
+}
+
+/**
+ * Adds every stored discovered provider to the config (at start-up of the daemon, a job or a
+ * CLI command), except one whose id the config now uses itself.
+ */
+export function installDiscoveredProviders(config: Config, db: Db, log?: Logger): void {
+  for (const row of listDiscovered(db)) {
+    if (Object.hasOwn(config.providers, row.provider)) {
+      log?.warn({ provider: row.provider }, 'a configured provider has the id of a discovered one; the configured one wins')
+      continue
+    }
+    try {
+      installProvider(config, discoveredProvider(db, row))
+    } catch (err) {
+      log?.warn({ provider: row.provider, reason: (err as Error).message.slice(0, 200) }, 'a stored discovered provider is invalid; skipped')
+    }
+  }
+}
