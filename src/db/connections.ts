@@ -1,4 +1,5 @@
 import type { Db } from './open.js'
+import { prepared } from './statements.js'
 
 export type ConnectionStatus = 'ok' | 'needs_reauth' | 'failing'
 
@@ -77,6 +78,11 @@ export function upsertConsent(
 export function getConnection(db: Db, provider: string): Connection | undefined {
   const row = db.prepare('SELECT * FROM connections WHERE provider = ?').get(provider) as ConnectionRow | undefined
   return row && toConnection(row)
+}
+
+/** Just the connection's status (undefined without a record): the check on every token read. */
+export function getConnectionStatus(db: Db, provider: string): ConnectionStatus | undefined {
+  return prepared(db, 'SELECT status FROM connections WHERE provider = ?').pluck().get(provider) as ConnectionStatus | undefined
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Deps } from '../deps.js'
 import {
   claimNotification,
   ensureConnection,
-  getConnection,
+  getConnectionStatus,
   markNeedsReauth,
   recordRefreshFailure,
   recordRefreshSuccess,
@@ -15,6 +15,7 @@ import { getProvider, providerName } from '../providers/lookup.js'
 import type { Provider } from '../providers/schema.js'
 import { withAuthLock } from '../store/auth-lock.js'
 import { asOAuthEntry, readAuthFile, writeAuthFileAtomic, type OAuthEntry } from '../store/auth-json.js'
+import { AuthFileReader } from '../store/auth-read-cache.js'
 import { humanDuration } from '../time-format.js'
 import { backoffMs, inDailyWindow, nextWindowEnd, shouldRefresh } from './refresh-policy.js'
 import { buildTokenRequest } from './requests.js'
@@ -28,16 +29,18 @@ export type TokenDeps = Pick<Deps, 'config' | 'db' | 'clock' | 'http' | 'log'>
 
 /**
  * Hands out fresh access tokens for one auth file. Reads are lock-free while the token is
- * valid; a refresh runs under the cross-process auth lock, re-reads the file first (another
+ * valid, from the parsed file kept in memory and revalidated by one stat per call; a refresh runs under the cross-process auth lock, re-reads the file first (another
  * process may have refreshed already: oauth-security.md D2) and is shared by every concurrent
  * caller in this process.
  */
 export class TokenSource {
   readonly #deps: TokenDeps
   readonly #inflight = new Map<string, Promise<OAuthEntry>>()
+  readonly #reader: AuthFileReader
 
   constructor(deps: TokenDeps) {
     this.#deps = deps
+    this.#reader = new AuthFileReader(deps.config.authFile)
   }
 
   /** A token valid for at least `minValidityMs` more, refreshing if needed. */
@@ -50,20 +53,23 @@ export class TokenSource {
    * just answered 401 to, so it counts as expired (unless another refresh has replaced it already).
    */
   async getEntry(providerId: string, minValidityMs: number, rejected?: string): Promise<OAuthEntry> {
-    const provider = withStoredCredentials(this.#deps.db, getProvider(this.#deps.config, providerId))
+    const provider = getProvider(this.#deps.config, providerId)
     const entry = await this.#readEntry(provider)
-    if (getConnection(this.#deps.db, provider.providerId)?.status === 'needs_reauth') throw needsReauth(provider)
+    if (getConnectionStatus(this.#deps.db, provider.providerId) === 'needs_reauth') throw needsReauth(provider)
     if (entry.access !== rejected && !shouldRefresh(entry, this.#deps.clock.now(), minValidityMs).should) return entry
     let shared = this.#inflight.get(provider.providerId)
     if (!shared) {
-      shared = this.#refreshUnderLock(provider, minValidityMs, rejected).finally(() => this.#inflight.delete(provider.providerId))
+      // Client credentials the user gave the bot live in SQLite: only a refresh needs them.
+      shared = this.#refreshUnderLock(withStoredCredentials(this.#deps.db, provider), minValidityMs, rejected).finally(() =>
+        this.#inflight.delete(provider.providerId),
+      )
       this.#inflight.set(provider.providerId, shared)
     }
     return shared
   }
 
   async #readEntry(provider: Provider): Promise<OAuthEntry> {
-    const entry = asOAuthEntry((await readAuthFile(this.#deps.config.authFile))[provider.providerId])
+    const entry = asOAuthEntry((await this.#reader.read())[provider.providerId])
     if (!entry)
       throw new AppError('NOT_CONNECTED', `${provider.displayName} is not connected: run "latchkey connect ${provider.providerId}"`)
     return entry
