@@ -3,12 +3,12 @@
 // same run: building the SVG alone, and resvg rasterising an empty SVG of the same size (its
 // fixed cost: font loading, canvas, PNG encoding). Goal: a chart well inside the moment the chat
 // shows "sending photo…" for, 100 ms median.
-import { CHART_WIDTH, chartGeometry, glucoseChartSvg, renderGlucoseChart } from '../src/dexcom/chart.js'
+import { CHART_WIDTH, chartGeometry, glucoseChartSvg, renderGlucoseChart } from '../src/integrations/dexcom/chart.js'
 import { rasterise } from '../src/charts/rasterise.js'
 import { svgDocument } from '../src/charts/svg.js'
-import { readReadings } from '../src/dexcom/store.js'
-import { pullGlucose } from '../src/dexcom/sync.js'
-import { START, simSetup } from '../test/dexcom/harness.js'
+import { readReadings } from '../src/integrations/dexcom/store.js'
+import { pullGlucose } from '../src/integrations/dexcom/sync.js'
+import { START, simSetup } from '../test/integrations/dexcom/harness.js'
 import { Cleanup, fixed, median, percentile, table, whole } from './support.js'
 
 const WARMUP = 10

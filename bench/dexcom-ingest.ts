@@ -8,14 +8,14 @@
 // floor (the same dataRange, egvs and events GETs with fetch, nothing parsed or stored).
 import Database from 'better-sqlite3'
 import { join } from 'node:path'
-import { createDexcomClient, fetchEgvs } from '../src/dexcom/client.js'
-import { parseEgvs, type Egv, type RawResponse } from '../src/dexcom/records.js'
-import { readReadings, upsertReadings } from '../src/dexcom/store.js'
-import { pullGlucose } from '../src/dexcom/sync.js'
+import { createDexcomClient, fetchEgvs } from '../src/integrations/dexcom/client.js'
+import { parseEgvs, type Egv, type RawResponse } from '../src/integrations/dexcom/records.js'
+import { readReadings, upsertReadings } from '../src/integrations/dexcom/store.js'
+import { pullGlucose } from '../src/integrations/dexcom/sync.js'
 import { openDb } from '../src/db/open.js'
 import { TokenSource } from '../src/oauth/refresh.js'
 import { tempDir } from '../test/support/deps.js'
-import { DAY, START, simSetup } from '../test/dexcom/harness.js'
+import { DAY, START, simSetup } from '../test/integrations/dexcom/harness.js'
 import { Cleanup, fixed, median, percentile, table, whole } from './support.js'
 
 const BACKFILL_ROUNDS = 5

@@ -7,7 +7,7 @@ import { AppError } from './errors.js'
 import { BUILT_IN_PROVIDERS } from './providers/catalog.js'
 import { PROVIDER_ID_PATTERN, ProviderOverrideSchema, buildProvider, type Provider, type ProviderOverride } from './providers/schema.js'
 import { SecureUrlSchema, isLoopbackHost } from './url.js'
-import { DEFAULT_DEXCOM_CONFIG, DexcomConfigSchema, type DexcomConfig } from './dexcom/config.js'
+import { DEFAULT_DEXCOM_CONFIG, DexcomConfigSchema, type DexcomConfig } from './integrations/dexcom/config.js'
 import { BrokerConfigSchema, DEFAULT_BROKER_CONFIG, type BrokerConfig } from './broker/config.js'
 
 export const DEFAULT_PORT = 8400
@@ -86,7 +86,7 @@ const ConfigFileSchema = z
       })
       .strict()
       .default({ allowedUserIds: [] }),
-    /** Glucose sync and display (src/dexcom/config.ts). */
+    /** Glucose sync and display (src/integrations/dexcom/config.ts). */
     dexcom: DexcomConfigSchema.default(DEFAULT_DEXCOM_CONFIG),
     /** Limits of /proxy and the MCP tools (src/broker/config.ts). */
     broker: BrokerConfigSchema.default(DEFAULT_BROKER_CONFIG),

@@ -1,5 +1,5 @@
 import { DEFAULT_PORT, loadConfig } from '../config.js'
-import { startDexcomSimulator } from '../dexcom/simulator/index.js'
+import { startDexcomSimulator } from '../integrations/dexcom/simulator/index.js'
 import type { Output } from './output.js'
 
 /** The sandbox app the simulator registers unless told otherwise (a local fake, not a Dexcom credential). */

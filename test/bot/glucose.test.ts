@@ -2,11 +2,11 @@
 // sandbox login page, the sync run, then the user asks in chat and the loopback Bot API server
 // receives the summary and the chart as a multipart photo.
 import t from 'tap'
-import { pullGlucose } from '../../src/dexcom/sync.js'
+import { pullGlucose } from '../../src/integrations/dexcom/sync.js'
 import { chromiumAvailable, launchChromium } from '../support/chromium.js'
 import { postFlow, startTestDaemon } from '../support/daemon.js'
 import { freePort } from '../support/deps.js'
-import { startDexcomSimulator } from '../../src/dexcom/simulator/index.js'
+import { startDexcomSimulator } from '../../src/integrations/dexcom/simulator/index.js'
 import { TEST_BOT_TOKEN, startBotApiServer } from '../support/bot-api-server.js'
 import { USER } from './harness.js'
 

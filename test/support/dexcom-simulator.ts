@@ -1,6 +1,6 @@
 // The Dexcom simulator as a test peer: started on loopback with a manual clock and closed on
 // teardown, plus a helper that "submits" the simulator's GET forms the way a browser would.
-import { startDexcomSimulator, type DexcomSimulator, type DexcomSimulatorOptions } from '../../src/dexcom/simulator/index.js'
+import { startDexcomSimulator, type DexcomSimulator, type DexcomSimulatorOptions } from '../../src/integrations/dexcom/simulator/index.js'
 import type { Teardown } from './deps.js'
 
 export const SIM_CLIENT_ID = 'sim-test-client'

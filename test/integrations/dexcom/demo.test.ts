@@ -3,11 +3,11 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { demoCommand } from '../../src/cli/demo.js'
-import type { Output } from '../../src/cli/output.js'
-import { CookieBrowser } from '../support/cookie-browser.js'
-import { tempDir } from '../support/deps.js'
-import { formSubmitUrl } from '../support/dexcom-simulator.js'
+import { demoCommand } from '../../../src/cli/demo.js'
+import type { Output } from '../../../src/cli/output.js'
+import { CookieBrowser } from '../../support/cookie-browser.js'
+import { tempDir } from '../../support/deps.js'
+import { formSubmitUrl } from '../../support/dexcom-simulator.js'
 
 t.test('demo: link → sandbox login → connected → readings printed', async (t) => {
   const dir = tempDir(t)

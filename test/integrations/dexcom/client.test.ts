@@ -5,9 +5,9 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { dirname } from 'node:path'
 import t from 'tap'
-import { RateLimitedError, createDexcomClient, fetchDataRange, fetchDevices, fetchEgvs, retryAfterMs } from '../../src/dexcom/client.js'
-import { TokenSource } from '../../src/oauth/refresh.js'
-import { fakeServer, freePort, testConfig, testDeps, type Teardown } from '../support/deps.js'
+import { RateLimitedError, createDexcomClient, fetchDataRange, fetchDevices, fetchEgvs, retryAfterMs } from '../../../src/integrations/dexcom/client.js'
+import { TokenSource } from '../../../src/oauth/refresh.js'
+import { fakeServer, freePort, testConfig, testDeps, type Teardown } from '../../support/deps.js'
 
 const ACCESS = 'access-token-canary-5d1e'
 

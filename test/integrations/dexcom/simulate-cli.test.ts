@@ -1,11 +1,11 @@
 // `latchkey simulate dexcom`: starts the simulator, prints a config snippet that latchkey's own
 // config parser accepts, logs requests, and stops on its signal. Needs no config file.
 import t from 'tap'
-import { parseConfig } from '../../src/config.js'
-import { main } from '../../src/cli/main.js'
-import { SIMULATOR_CLIENT, simulateCommand } from '../../src/cli/simulate.js'
-import { CookieBrowser } from '../support/cookie-browser.js'
-import { freePort, tempDir } from '../support/deps.js'
+import { parseConfig } from '../../../src/config.js'
+import { main } from '../../../src/cli/main.js'
+import { SIMULATOR_CLIENT, simulateCommand } from '../../../src/cli/simulate.js'
+import { CookieBrowser } from '../../support/cookie-browser.js'
+import { freePort, tempDir } from '../../support/deps.js'
 
 function capture() {
   const info: string[] = []

@@ -2,7 +2,7 @@
 // password, then Authorize / Deny. Self-contained HTML (no script, style or external resource);
 // every value is escaped. Both forms submit with GET to the login URL itself, so a test can also
 // follow `…/login?<params>&username=SandboxUser7&approve=yes` with a plain HTTP client.
-import { escapeHtml } from '../../http/pages.js'
+import { escapeHtml } from '../../../http/pages.js'
 import { SANDBOX_USERS, USER_PROFILES } from './generate.js'
 import type { DexcomSandboxUser } from './types.js'
 

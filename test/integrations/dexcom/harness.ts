@@ -2,8 +2,8 @@
 // a config whose dexcom-sandbox entry points at it, and tokens issued straight into auth.json.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { startDexcomSimulator, type DexcomSandboxUser, type DexcomSimulator, type DexcomSimulatorOptions } from '../../src/dexcom/simulator/index.js'
-import { testConfig, testDeps, type Teardown, type TestDeps } from '../support/deps.js'
+import { startDexcomSimulator, type DexcomSandboxUser, type DexcomSimulator, type DexcomSimulatorOptions } from '../../../src/integrations/dexcom/simulator/index.js'
+import { testConfig, testDeps, type Teardown, type TestDeps } from '../../support/deps.js'
 
 export const CLIENT_ID = 'sim-client'
 export const CLIENT_SECRET = 'sim-client-secret-canary-7f3a'

@@ -1,11 +1,11 @@
 // The /glucose text, the report builder on a real database, and the dexcom config key.
 import t from 'tap'
-import { parseConfig } from '../../src/config.js'
-import { glucoseSummaryText, timeInRange } from '../../src/dexcom/glucose-summary.js'
-import type { Egv } from '../../src/dexcom/records.js'
-import { glucoseReport } from '../../src/dexcom/report.js'
-import { upsertReadings } from '../../src/dexcom/store.js'
-import { testConfig, testDeps } from '../support/deps.js'
+import { parseConfig } from '../../../src/config.js'
+import { glucoseSummaryText, timeInRange } from '../../../src/integrations/dexcom/glucose-summary.js'
+import type { Egv } from '../../../src/integrations/dexcom/records.js'
+import { glucoseReport } from '../../../src/integrations/dexcom/report.js'
+import { upsertReadings } from '../../../src/integrations/dexcom/store.js'
+import { testConfig, testDeps } from '../../support/deps.js'
 import { decodePng } from './png-decode.js'
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0)

@@ -3,12 +3,12 @@
 // and once in chromium clicking through the sandbox login page.
 import { readFile } from 'node:fs/promises'
 import t from 'tap'
-import { startDexcomSimulator, type DexcomSimulator } from '../../src/dexcom/simulator/index.js'
-import { chromiumAvailable, launchChromium } from '../support/chromium.js'
-import { CookieBrowser } from '../support/cookie-browser.js'
-import { postFlow, startTestDaemon, type TestDaemon } from '../support/daemon.js'
-import { freePort, type Teardown } from '../support/deps.js'
-import { formSubmitUrl } from '../support/dexcom-simulator.js'
+import { startDexcomSimulator, type DexcomSimulator } from '../../../src/integrations/dexcom/simulator/index.js'
+import { chromiumAvailable, launchChromium } from '../../support/chromium.js'
+import { CookieBrowser } from '../../support/cookie-browser.js'
+import { postFlow, startTestDaemon, type TestDaemon } from '../../support/daemon.js'
+import { freePort, type Teardown } from '../../support/deps.js'
+import { formSubmitUrl } from '../../support/dexcom-simulator.js'
 
 const CLIENT_ID = 'latchkey-sim-connect'
 const CANARY_SECRET = 'sim-connect-secret-canary-9b2e44'

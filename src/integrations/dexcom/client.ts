@@ -3,11 +3,11 @@
 // Retry-After when short, a 5xx or a network failure is retried with backoff (GETs only:
 // they change nothing on the server).
 import { setTimeout as sleepMs } from 'node:timers/promises'
-import type { Deps } from '../deps.js'
-import { AppError } from '../errors.js'
-import { DEFAULT_MIN_VALIDITY_MS, type TokenSource } from '../oauth/refresh.js'
-import { getProvider } from '../providers/lookup.js'
-import type { OAuthEntry } from '../store/auth-json.js'
+import type { Deps } from '../../deps.js'
+import { AppError } from '../../errors.js'
+import { DEFAULT_MIN_VALIDITY_MS, type TokenSource } from '../../oauth/refresh.js'
+import { getProvider } from '../../providers/lookup.js'
+import type { OAuthEntry } from '../../store/auth-json.js'
 import type { RawResponse } from './records.js'
 import { formatDexcomQueryTime, formatDexcomSyncTime } from './time.js'
 

@@ -3,7 +3,7 @@
 // UNCONFIRMED the safe reading is implemented and, where it matters, made an option.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { isLoopbackHost } from '../../url.js'
+import { isLoopbackHost } from '../../../url.js'
 import { DATA_ENDPOINTS, handleData, userIdFor, type DataContext } from './data.js'
 import { FaultBox } from './faults.js'
 import { DAY_MS, MINUTE_MS, SandboxData } from './generate.js'

@@ -1,6 +1,6 @@
 // The text of the /glucose answer (pure): the latest reading with its trend arrow and age, and
 // time in range over the last 24 h.
-import { humanDuration } from '../time-format.js'
+import { humanDuration } from '../../time-format.js'
 import { formatGlucose, mgdlToMmol, trendArrow, type Egv, type GlucoseUnits } from './records.js'
 
 export const DAY_MS = 24 * 60 * 60 * 1000

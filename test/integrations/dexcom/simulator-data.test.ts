@@ -2,9 +2,9 @@
 // shapes, determinism, 5-minute spacing, the 39/401 edge values and trends that agree with the
 // reference's band table (written out again here, not imported from the simulator).
 import t from 'tap'
-import { SIM_CLIENT_ID, SIM_REDIRECT_URI, SIM_START, startTestDexcomSimulator, type TestDexcomSimulator } from '../support/dexcom-simulator.js'
-import type { DexcomSandboxUser } from '../../src/dexcom/simulator/index.js'
-import type { Teardown } from '../support/deps.js'
+import { SIM_CLIENT_ID, SIM_REDIRECT_URI, SIM_START, startTestDexcomSimulator, type TestDexcomSimulator } from '../../support/dexcom-simulator.js'
+import type { DexcomSandboxUser } from '../../../src/integrations/dexcom/simulator/index.js'
+import type { Teardown } from '../../support/deps.js'
 
 type Json = Record<string, unknown>
 type Egv = {

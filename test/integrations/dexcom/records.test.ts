@@ -12,8 +12,8 @@ import {
   parseEvents,
   trendArrow,
   type RawResponse,
-} from '../../src/dexcom/records.js'
-import { dexcomTimeOffsetMinutes, displayOffsetMinutes, formatDexcomQueryTime, formatDexcomSyncTime, parseDexcomTime } from '../../src/dexcom/time.js'
+} from '../../../src/integrations/dexcom/records.js'
+import { dexcomTimeOffsetMinutes, displayOffsetMinutes, formatDexcomQueryTime, formatDexcomSyncTime, parseDexcomTime } from '../../../src/integrations/dexcom/time.js'
 
 const ok = (body: unknown): RawResponse => ({ status: 200, contentType: 'application/json', body: JSON.stringify(body) })
 const page = (recordType: string, records: unknown[]) => ok({ recordType, recordVersion: '3.0', userId: 'a1b2c3', records })

@@ -1,5 +1,5 @@
 // What /glucose sends: the summary text and, when there are readings, the 24-hour chart.
-import type { Deps } from '../deps.js'
+import type { Deps } from '../../deps.js'
 import { renderGlucoseChart } from './chart.js'
 import { DAY_MS, glucoseSummaryText } from './glucose-summary.js'
 import { latestReading, readReadings } from './store.js'

@@ -2,13 +2,13 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { parseSince } from '../../src/time-format.js'
-import { EXIT, main } from '../../src/cli/main.js'
-import type { Output } from '../../src/cli/output.js'
-import { openDb } from '../../src/db/open.js'
-import type { Egv } from '../../src/dexcom/records.js'
-import { upsertReadings } from '../../src/dexcom/store.js'
-import { tempDir, type Teardown } from '../support/deps.js'
+import { parseSince } from '../../../src/time-format.js'
+import { EXIT, main } from '../../../src/cli/main.js'
+import type { Output } from '../../../src/cli/output.js'
+import { openDb } from '../../../src/db/open.js'
+import type { Egv } from '../../../src/integrations/dexcom/records.js'
+import { upsertReadings } from '../../../src/integrations/dexcom/store.js'
+import { tempDir, type Teardown } from '../../support/deps.js'
 
 function capture(): Output & { out: string[]; err: string[] } {
   const out: string[] = []

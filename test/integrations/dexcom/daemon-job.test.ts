@@ -4,10 +4,10 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { getSyncState } from '../../src/dexcom/store.js'
-import { startDexcomSimulator } from '../../src/dexcom/simulator/index.js'
-import { startTestDaemon } from '../support/daemon.js'
-import { testConfig } from '../support/deps.js'
+import { getSyncState } from '../../../src/integrations/dexcom/store.js'
+import { startDexcomSimulator } from '../../../src/integrations/dexcom/simulator/index.js'
+import { startTestDaemon } from '../../support/daemon.js'
+import { testConfig } from '../../support/deps.js'
 
 t.test('the daemon runs dexcom-sync at start and on its interval', async (t) => {
   const redirectUri = testConfig(t).redirectUri

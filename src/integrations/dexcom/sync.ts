@@ -1,11 +1,11 @@
 // The dexcom-sync job's logic: pull new EGVs and events into SQLite, window by window.
-import { getConnection } from '../db/connections.js'
-import type { Deps } from '../deps.js'
-import type { Db } from '../db/open.js'
-import { isAppError } from '../errors.js'
-import { TokenSource } from '../oauth/refresh.js'
-import { getProvider } from '../providers/lookup.js'
-import { asOAuthEntry, readAuthFile } from '../store/auth-json.js'
+import { getConnection } from '../../db/connections.js'
+import type { Deps } from '../../deps.js'
+import type { Db } from '../../db/open.js'
+import { isAppError } from '../../errors.js'
+import { TokenSource } from '../../oauth/refresh.js'
+import { getProvider } from '../../providers/lookup.js'
+import { asOAuthEntry, readAuthFile } from '../../store/auth-json.js'
 import {
   MAX_WINDOW_MS,
   RateLimitedError,

@@ -3,8 +3,8 @@
 // a record that cannot be stored (no recordId, a systemTime that is not a time) is skipped and
 // reported, never the whole page.
 import { z } from 'zod'
-import { AppError } from '../errors.js'
-import type { RawResponse } from '../oauth/token-response.js'
+import { AppError } from '../../errors.js'
+import type { RawResponse } from '../../oauth/token-response.js'
 import { parseDexcomTime } from './time.js'
 
 export type { RawResponse }

@@ -4,12 +4,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import t from 'tap'
-import { getConnection } from '../../src/db/connections.js'
-import { undeliveredOutbox } from '../../src/db/outbox.js'
-import { startDexcomSimulator } from '../../src/dexcom/simulator/index.js'
-import { inDailyWindow, nextWindowEnd } from '../../src/oauth/refresh-policy.js'
-import { TokenSource } from '../../src/oauth/refresh.js'
-import { testConfig, testDeps } from '../support/deps.js'
+import { getConnection } from '../../../src/db/connections.js'
+import { undeliveredOutbox } from '../../../src/db/outbox.js'
+import { startDexcomSimulator } from '../../../src/integrations/dexcom/simulator/index.js'
+import { inDailyWindow, nextWindowEnd } from '../../../src/oauth/refresh-policy.js'
+import { TokenSource } from '../../../src/oauth/refresh.js'
+import { testConfig, testDeps } from '../../support/deps.js'
 
 const at = (iso: string) => Date.parse(iso)
 

@@ -2,10 +2,10 @@
 // What it shows follows Dexcom Clarity's daily overlay and Nightscout's main view: the target band,
 // low and high lines, readings coloured by range, the current value with its trend arrow; and
 // what neither needs, since both see data live: a shaded strip where Dexcom's API has no data yet.
-import { CHART_FONT_FAMILY } from '../charts/fonts.js'
-import { rasterise } from '../charts/rasterise.js'
-import { el, svgDocument, text } from '../charts/svg.js'
-import { clockLabel, hourTicks, spanLabel } from '../charts/time-axis.js'
+import { CHART_FONT_FAMILY } from '../../charts/fonts.js'
+import { rasterise } from '../../charts/rasterise.js'
+import { el, svgDocument, text } from '../../charts/svg.js'
+import { clockLabel, hourTicks, spanLabel } from '../../charts/time-axis.js'
 import { delayText } from './glucose-summary.js'
 import { MGDL_PER_MMOL, mgdlToMmol, type Egv, type GlucoseUnits } from './records.js'
 

@@ -2,8 +2,8 @@
 // pages on /v2 and /v3, single-use short-lived codes, rotating single-use refresh tokens, client
 // credentials in the form body only, revocation and injected faults.
 import t from 'tap'
-import { startDexcomSimulator } from '../../src/dexcom/simulator/index.js'
-import { CookieBrowser } from '../support/cookie-browser.js'
+import { startDexcomSimulator } from '../../../src/integrations/dexcom/simulator/index.js'
+import { CookieBrowser } from '../../support/cookie-browser.js'
 import {
   SIM_CLIENT_ID,
   SIM_CLIENT_SECRET,
@@ -14,7 +14,7 @@ import {
   simTokenRequest,
   startTestDexcomSimulator,
   type TestDexcomSimulator,
-} from '../support/dexcom-simulator.js'
+} from '../../support/dexcom-simulator.js'
 
 const stopAtCallback = (url: string) => url.startsWith(SIM_REDIRECT_URI)
 

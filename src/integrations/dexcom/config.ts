@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { PROVIDER_ID_PATTERN } from '../providers/schema.js'
+import { PROVIDER_ID_PATTERN } from '../../providers/schema.js'
 
 /** The `dexcom` config key: which provider entry to sync, how to show glucose, how often to pull. */
 export const DexcomConfigSchema = z

@@ -1,6 +1,6 @@
 // SQLite mapping for glucose_readings, glucose_events and sync_state (schema.sql): prepared SQL
 // and row <-> record translation only. Callers own transactions.
-import type { Db } from '../db/open.js'
+import type { Db } from '../../db/open.js'
 import type { DexcomEvent, Egv } from './records.js'
 
 export type SyncStream = 'egvs' | 'events'

@@ -2,8 +2,8 @@
 // independent decoder (png-decode.ts): its size, where its points and band are, and that its text
 // is really drawn (against the same chart rendered without labels).
 import t from 'tap'
-import { CHART_COLORS, CHART_WIDTH, chartGeometry, glucoseChartSvg, rangeColor, renderGlucoseChart, type ChartOptions, type ChartReading } from '../../src/dexcom/chart.js'
-import { CHART_SCALE } from '../../src/charts/rasterise.js'
+import { CHART_COLORS, CHART_WIDTH, chartGeometry, glucoseChartSvg, rangeColor, renderGlucoseChart, type ChartOptions, type ChartReading } from '../../../src/integrations/dexcom/chart.js'
+import { CHART_SCALE } from '../../../src/charts/rasterise.js'
 import { decodePng, type DecodedPng } from './png-decode.js'
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0)

@@ -1,10 +1,10 @@
 // A child process for the kill-mid-sync test: one pullGlucose run with a fixed clock.
-// `node --import tsx test/dexcom/child-sync.ts <configFile> <nowMs>`; prints "started", then the summary.
-import { manualClock } from '../../src/clock.js'
-import { loadConfig } from '../../src/config.js'
-import { createDeps } from '../../src/deps.js'
-import { pullGlucose } from '../../src/dexcom/sync.js'
-import { createLogger } from '../../src/log.js'
+// `node --import tsx test/integrations/dexcom/child-sync.ts <configFile> <nowMs>`; prints "started", then the summary.
+import { manualClock } from '../../../src/clock.js'
+import { loadConfig } from '../../../src/config.js'
+import { createDeps } from '../../../src/deps.js'
+import { pullGlucose } from '../../../src/integrations/dexcom/sync.js'
+import { createLogger } from '../../../src/log.js'
 
 const [configFile, now] = process.argv.slice(2)
 if (!configFile || !now) throw new Error('usage: child-sync <configFile> <nowMs>')
