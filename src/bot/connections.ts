@@ -1,12 +1,12 @@
 import { Composer, InlineKeyboard, type Context } from 'grammy'
 import type { Deps } from '../deps.js'
-import { deleteConnection, getConnection, listConnections, type Connection } from '../db/connections.js'
-import { deleteCredentials, getCredentials } from '../db/provider-credentials.js'
+import { getConnection, listConnections, type Connection } from '../db/connections.js'
+import { getCredentials } from '../db/provider-credentials.js'
 import { isAppError } from '../errors.js'
-import { revokeToken, type RevokeOutcome } from '../oauth/revoke.js'
+import { describeDisconnect, disconnectProvider } from '../oauth/disconnect.js'
 import { withStoredCredentials } from '../providers/credentials.js'
 import { getProvider, providerName } from '../providers/lookup.js'
-import { asOAuthEntry, readAuthFile, updateAuthFile, type AuthFile, type OAuthEntry } from '../store/auth-json.js'
+import { asOAuthEntry, readAuthFile, type AuthFile, type OAuthEntry } from '../store/auth-json.js'
 import { humanDuration } from '../time-format.js'
 import { findProviderId } from './connect.js'
 import { HELP_TEXT } from './texts.js'
@@ -39,12 +39,6 @@ export function connectionLine(name: string, entry: OAuthEntry, connection: Conn
       ? `connected ${humanDuration(connection.consentedAt - now)}, not refreshed yet`
       : 'written by another tool, not refreshed by latchkey'
   return `${state} ${name}: ${expiry}, ${refreshed}`
-}
-
-const REVOKE_TEXT: Record<RevokeOutcome, (name: string) => string> = {
-  revoked: (name) => `revoked at ${name}`,
-  unsupported: (name) => `${name} has no revocation endpoint, so the grant stays valid there until you remove it in your ${name} account`,
-  failed: (name) => `revoking at ${name} failed, so remove the grant in your ${name} account`,
 }
 
 /** /connections, /disconnect, /providers, /help. */
@@ -119,28 +113,8 @@ export function connectionsComposer(deps: Deps): Composer<Context> {
     const edit = (text: string) => (messageId === undefined ? ctx.reply(text) : ctx.api.editMessageText(chatId, messageId, text))
     if (!Object.hasOwn(deps.config.providers, id)) return edit(`I don't know the provider "${id}" any more.`)
     if (choice === 'n') return edit(`Kept ${name(id)} as it was.`)
-    const provider = withStoredCredentials(deps.db, getProvider(deps.config, id))
-    let removed: OAuthEntry | undefined
-    if (asOAuthEntry((await readAuthFile(deps.config.authFile))[id]))
-      await updateAuthFile(
-        deps.config.authFile,
-        (current) => {
-          removed = asOAuthEntry(current[id])
-          const { [id]: _gone, ...rest } = current
-          return rest
-        },
-        deps.log,
-      )
-    const parts: string[] = []
-    if (removed) {
-      // Revoking the refresh token ends the whole grant at most providers (RFC 7009 §2.1).
-      const outcome = await revokeToken(deps.http, provider, removed.refresh ?? removed.access, removed.refresh ? 'refresh_token' : 'access_token')
-      parts.push('tokens removed from auth.json', REVOKE_TEXT[outcome](name(id)))
-      deps.log.info({ provider: id, revocation: outcome }, 'disconnected from the chat')
-    }
-    deleteConnection(deps.db, id)
-    if (choice === 'f' && deleteCredentials(deps.db, id)) parts.push('client id and secret forgotten')
-    return edit(parts.length ? `${name(id)} disconnected: ${parts.join('; ')}.` : `${name(id)} was not connected.`)
+    const outcome = await disconnectProvider(deps, id, { forgetCredentials: choice === 'f' })
+    return edit(describeDisconnect(name(id), outcome))
   })
 
   return composer

@@ -16,10 +16,12 @@ interface PendingAnswer {
 
 
 /**
- * `latchkey connect <provider>`: starts a flow through the running daemon, prints the link,
- * long-polls until the flow ends and prints the result. Exit 0 only when connected.
+ * `latchkey connect <provider>` (and `reconnect`): starts a flow through the running daemon,
+ * prints the link, long-polls until the flow ends and prints the result. The daemon replaces the
+ * stored tokens only when the new flow connects, as with the chat's Reconnect button.
+ * Exit 0 only when connected.
  */
-export async function connectCommand(config: Config, providerId: string, out: Output): Promise<number> {
+export async function connectCommand(config: Config, providerId: string, out: Output, opts: { reconnect?: boolean } = {}): Promise<number> {
   const api = daemonClient(config)
   let started
   try {
@@ -34,6 +36,7 @@ export async function connectCommand(config: Config, providerId: string, out: Ou
   const name = providerName(config, providerId)
   const minutes = body.expiresAt ? Math.max(1, Math.round((body.expiresAt - Date.now()) / 60_000)) : 10
   const code = body.userCode ? `\n\nand enter the code: ${body.userCode}` : ''
+  if (opts.reconnect) out.info(`Reconnecting ${name}: the current tokens stay in place until the new connection succeeds.`)
   out.info(`Open this link to connect ${name} (expires in ${minutes} min):\n\n  ${body.startUrl}${code}\n\nWaiting for you to approve…`)
   for (;;) {
     let res

@@ -92,6 +92,34 @@ function buildProgram(env: Env, out: Output, done: (code: number) => void): Comm
     .action(async (provider: string) => done(await (await import('./connect.js')).connectCommand(await loadConfigFor(env), provider, out)))
 
   program
+    .command('reconnect')
+    .description('connect a provider again (a new flow); its tokens are replaced only when the new flow succeeds')
+    .argument('<provider>', 'a provider id (see "latchkey status")')
+    .addHelpText('after', after('Use it when status says "needs reconnecting", or to grant new scopes.', 'latchkey reconnect dexcom'))
+    .action(async (provider: string) => done(await (await import('./connect.js')).connectCommand(await loadConfigFor(env), provider, out, { reconnect: true })))
+
+  program
+    .command('disconnect')
+    .description("remove a provider's tokens from auth.json and revoke them at the provider when it can")
+    .argument('<provider>', 'a provider id (see "latchkey status")')
+    .option('--forget-credentials', 'also forget the client id and secret given in the chat')
+    .option('--json', 'print the outcome as JSON')
+    .addHelpText(
+      'after',
+      after(
+        `Every other key of auth.json is kept as it is. Revocation (RFC 7009) needs the provider's
+revocationUrl; without one the grant stays valid at the provider until you remove it there.
+Exit 1 when there was nothing to remove or revoking failed.`,
+        'latchkey disconnect oura',
+        'latchkey disconnect github --forget-credentials',
+      ),
+    )
+    .action(async (provider: string, opts: { forgetCredentials?: boolean; json?: boolean }) => {
+      const config = await loadConfigFor(env)
+      done(await (await import('./disconnect.js')).disconnectCommand(config, provider, opts, out))
+    })
+
+  program
     .command('token')
     .description('print a fresh access token alone on stdout, for scripts and agents')
     .argument('<provider>', 'a connected provider id')
@@ -104,21 +132,26 @@ function buildProgram(env: Env, out: Output, done: (code: number) => void): Comm
   program
     .command('providers')
     .description('list known providers and whether each has client credentials')
-    .addHelpText('after', after(undefined, 'latchkey providers'))
-    .action(async () => {
+    .option('--json', 'print a JSON array: id, name, hasClientId, hasClientSecret, usePkce, clientAuth, redirectMode, revocable')
+    .addHelpText('after', after(undefined, 'latchkey providers', "latchkey providers --json | jq -r '.[] | select(.hasClientId) | .id'"))
+    .action(async (opts: { json?: boolean }) => {
       const config = await loadConfigFor(env)
       const { providersCommand } = await import('./providers.js')
-      done(await withDb(config, (db) => providersCommand(config, db, out)))
+      done(await withDb(config, (db) => providersCommand(config, db, out, opts)))
     })
 
   program
     .command('status')
     .description('show every connection: state, token expiry, last refresh, granted scopes')
-    .addHelpText('after', after(undefined, 'latchkey status'))
-    .action(async () => {
+    .option('--json', 'print a JSON array: provider, name, state, label, needsAttention, expiresAt, lastRefreshAt, scopes, missingScopes, reconsentDueAt, failedRefreshes, lastError')
+    .addHelpText(
+      'after',
+      after('Exit 1 when any connection needs attention: needs reconnecting, refresh failing, tokens missing, re-consent due within 3 days.', 'latchkey status', "latchkey status --json | jq '.[] | select(.needsAttention)'"),
+    )
+    .action(async (opts: { json?: boolean }) => {
       const config = await loadConfigFor(env)
       const [{ statusCommand }, { systemClock }] = await Promise.all([import('./status.js'), import('../clock.js')])
-      done(await withDb(config, (db) => statusCommand({ config, db, clock: systemClock }, out)))
+      done(await withDb(config, (db) => statusCommand({ config, db, clock: systemClock }, out, opts)))
     })
 
   program

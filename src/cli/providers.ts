@@ -3,18 +3,47 @@ import type { Db } from '../db/open.js'
 import { withStoredCredentials } from '../providers/credentials.js'
 import type { Output } from './output.js'
 
+/** One provider as `latchkey providers --json` prints it. */
+export interface ProviderRow {
+  id: string
+  name: string
+  hasClientId: boolean
+  hasClientSecret: boolean
+  usePkce: boolean
+  clientAuth: 'body' | 'basic'
+  redirectMode: 'callback' | 'paste' | 'device'
+  /** Whether `disconnect` can revoke the grant at the provider (it has a revocationUrl). */
+  revocable: boolean
+}
+
 /**
- * `latchkey providers`: every known provider, whether it has client credentials (from the
- * config, the environment or the chat), and its quirks.
+ * `latchkey providers [--json]`: every known provider, whether it has client credentials (from
+ * the config, the environment or the chat), and its quirks.
  */
-export function providersCommand(config: Config, db: Db, out: Output): number {
-  const rows = Object.values(config.providers).map((configured) => withStoredCredentials(db, configured)).map((p) => [
-    p.providerId,
-    p.displayName,
-    p.clientId ? (p.clientSecret ? 'client id + secret' : 'client id') : 'no client id',
-    `${p.usePkce ? 'PKCE' : 'no PKCE'}, auth ${p.clientAuth}`,
+export function providersCommand(config: Config, db: Db, out: Output, opts: { json?: boolean } = {}): number {
+  const rows: ProviderRow[] = Object.values(config.providers)
+    .map((configured) => withStoredCredentials(db, configured))
+    .map((p) => ({
+      id: p.providerId,
+      name: p.displayName,
+      hasClientId: p.clientId !== undefined,
+      hasClientSecret: p.clientSecret !== undefined,
+      usePkce: p.usePkce,
+      clientAuth: p.clientAuth,
+      redirectMode: p.redirectMode ?? 'callback',
+      revocable: p.revocationUrl !== undefined,
+    }))
+  if (opts.json) {
+    out.info(JSON.stringify(rows, null, 2))
+    return 0
+  }
+  const cells = rows.map((r) => [
+    r.id,
+    r.name,
+    r.hasClientId ? (r.hasClientSecret ? 'client id + secret' : 'client id') : 'no client id',
+    `${r.usePkce ? 'PKCE' : 'no PKCE'}, auth ${r.clientAuth}`,
   ])
-  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))
-  for (const r of rows) out.info(r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell)).join('  '))
+  const widths = [0, 1, 2].map((i) => Math.max(...cells.map((r) => (r[i] ?? '').length)))
+  for (const r of cells) out.info(r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell)).join('  '))
   return 0
 }

@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import t from 'tap'
-import { statusCommand } from '../../src/cli/status.js'
+import { statusCommand, type StatusRow } from '../../src/cli/status.js'
 import type { Output } from '../../src/cli/output.js'
 import { markNeedsReauth, recordRefreshFailure, recordRefreshSuccess, upsertConsent } from '../../src/db/connections.js'
 import { testConfig, testDeps } from '../support/deps.js'
@@ -18,6 +18,7 @@ t.test('every state a connection can be in, each on its line', async (t) => {
       acme: { ...base, displayName: 'Acme', scopes: ['read'] },
       beta: { ...base, displayName: 'Beta', scopes: ['read'] },
       music: { ...base, displayName: 'Music', scopes: ['play', 'library'], refreshTokenMaxAgeMs: 180 * DAY },
+      gone: { ...base, displayName: 'Gone', scopes: ['read'] },
     },
   })
   const deps = testDeps(t, { config })
@@ -29,6 +30,7 @@ t.test('every state a connection can be in, each on its line', async (t) => {
   recordRefreshFailure(deps.db, 'acme', now - MIN, 'provider_unreachable', now + 2 * MIN)
   upsertConsent(deps.db, { provider: 'beta', now: now - DAY, requestedScopes: ['read'], grantedScopes: ['read'] })
   markNeedsReauth(deps.db, 'beta', now - MIN, 'invalid_grant')
+  upsertConsent(deps.db, { provider: 'gone', now: now - DAY, requestedScopes: ['read'], grantedScopes: null }) // its entry was deleted by hand
   mkdirSync(dirname(config.authFile), { recursive: true })
   writeFileSync(
     config.authFile,
@@ -42,12 +44,49 @@ t.test('every state a connection can be in, each on its line', async (t) => {
   )
   const lines: string[] = []
   const out: Output = { info: (l) => lines.push(l), error: (l) => lines.push(`ERR ${l}`) }
-  t.equal(await statusCommand(deps, out), 0)
-  t.same(lines, [
-    'acme: failing (2 failed refreshes, last: provider_unreachable), expired 5 min ago, scopes: read',
-    'beta: needs_reauth, expired 24 h 0 min ago, scopes: read',
-    'music: ok, expires in 50 min, refreshed 10 min ago, scopes: play, not granted: library, re-consent due in 30 days',
-    'oura: not managed by latchkey (another tool wrote it; not refreshed), expires in 24 h 0 min',
-  ])
+  t.equal(await statusCommand(deps, out), 1, 'exit 1: some connections need attention')
+  t.equal(
+    lines.join('\n'),
+    [
+      'acme  ! refresh failing (2 failed refreshes, last: provider_unreachable)',
+      '  token: expired 5 min ago',
+      '  scopes: read',
+      'beta  ✗ needs reconnecting',
+      '  token: expired 24 h 0 min ago',
+      '  scopes: read',
+      '  run: latchkey reconnect beta',
+      'gone  ✗ tokens missing from auth.json',
+      '  scopes: none reported by Gone',
+      '  run: latchkey reconnect gone',
+      'music  ✓ connected',
+      '  token: expires in 50 min, refreshed 10 min ago',
+      '  scopes: play (not granted: library)',
+      '  re-consent due in 30 days',
+      'oura  - written by another tool; latchkey does not refresh it',
+      '  token: expires in 24 h 0 min',
+      '  scopes: none reported by Oura',
+    ].join('\n'),
+  )
+  const json: string[] = []
+  t.equal(await statusCommand(deps, { info: (l) => json.push(l), error: (l) => json.push(l) }, { json: true }), 1)
+  const rows = JSON.parse(json.join('')) as { provider: string; state: string; needsAttention: boolean; scopes: string[]; missingScopes: string[]; reconsentDueAt: string | null }[]
+  t.same(
+    rows.map((r) => [r.provider, r.state, r.needsAttention]),
+    [
+      ['acme', 'failing', true],
+      ['beta', 'needs_reauth', true],
+      ['gone', 'missing', true],
+      ['music', 'connected', false],
+      ['oura', 'external', false],
+    ],
+  )
+  t.same(rows[3]?.scopes, ['play'])
+  t.same(rows[3]?.missingScopes, ['library'])
+  t.equal(rows[3]?.reconsentDueAt, new Date(now + 30 * DAY).toISOString())
+  t.notMatch(json.join(''), 'TOKEN-', 'no token in the JSON')
+  deps.clock.advance(28 * DAY)
+  const later: StatusRow[] = []
+  await statusCommand(deps, { info: (l) => later.push(...(JSON.parse(l) as StatusRow[])), error: () => {} }, { json: true })
+  t.equal(later.find((r) => r.provider === 'music')?.needsAttention, true, 're-consent due within 3 days needs attention')
   t.notMatch(lines.join('\n'), 'TOKEN-', 'no token in the output')
 })
