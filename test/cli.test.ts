@@ -45,7 +45,7 @@ t.test('connect prints the link, waits, and reports ✅ with the scopes; status 
 
   const status = capture()
   t.equal(await main(['status'], env, status), EXIT.ok)
-  t.match(status.out.join('\n'), /^acme: ok, expires in (less than a minute|\d+ min), scopes: offline_access$/m)
+  t.match(status.out.join('\n'), /^acme {2}✓ connected\n {2}token: expires in (less than a minute|\d+ min)\n {2}scopes: offline_access$/)
 })
 
 t.test('connect: unknown provider, unreachable daemon, usage', async (t) => {
