@@ -47,7 +47,8 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
     deps.db.close()
     throw new AppError('CONFIG_INVALID', `cannot use the TLS certificate ${tlsFiles?.certFile} with key ${tlsFiles?.keyFile}: ${(err as Error).message}`)
   }
-  const app = await buildServer(deps, { apiToken, ...(https ? { https } : {}) })
+  let bot: RunningBot | undefined
+  const app = await buildServer(deps, { apiToken, telegramUsername: () => bot?.username(), ...(https ? { https } : {}) })
   const flowsChanged = (summary: ResolveSummary) => {
     for (const state of summary.changedStates) deps.events.emit('flow-changed', state)
   }
@@ -97,7 +98,7 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
       `no config file: serving ${address} over plain HTTP, reachable from this machine only`,
     )
   deps.log.info({ address, publicUrl: config.publicUrl, redirectUri: config.redirectUri }, 'latchkey is listening')
-  const bot = startBotIfConfigured(deps)
+  bot = startBotIfConfigured(deps)
 
   let closing: Promise<void> | undefined
   return {

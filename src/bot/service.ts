@@ -15,6 +15,8 @@ export interface RunningBot {
   bot: Bot<Context>
   /** Resolves once getMe and deleteWebhook succeeded and polling began; rejects if the bot could not start. */
   ready: Promise<void>
+  /** The bot's @username once getMe answered (for t.me links), else undefined. */
+  username(): string | undefined
   /** Drains the outbox now (coalesced with a drain already running). */
   deliverNow(): Promise<void>
   stop(): Promise<void>
@@ -36,6 +38,7 @@ export function startBot(deps: Deps, opts: StartBotOptions = {}): RunningBot {
   const bot = createBot(deps, { token, allowedUserIds, ...(apiRoot ? { apiRoot } : {}) })
   const log = deps.log.child({ component: 'bot' })
   let stopped = false
+  let username: string | undefined
   let draining: Promise<void> | undefined
   let again = false
 
@@ -72,6 +75,7 @@ export function startBot(deps: Deps, opts: StartBotOptions = {}): RunningBot {
     timeout: opts.pollTimeoutSeconds ?? 30,
     allowed_updates: ['message', 'callback_query'],
     onStart: async (me) => {
+      username = me.username
       if (me.can_join_groups)
         log.warn('the bot can be added to groups: turn that off with @BotFather /setjoingroups (latchkey ignores groups anyway)')
       await bot.api.setMyCommands(COMMANDS).catch((err: unknown) => log.warn({ reason: describeBotError(err, token) }, 'setMyCommands failed'))
@@ -104,6 +108,7 @@ export function startBot(deps: Deps, opts: StartBotOptions = {}): RunningBot {
   return {
     bot,
     ready,
+    username: () => username,
     deliverNow,
     async stop() {
       if (stopped) return

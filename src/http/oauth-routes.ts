@@ -6,22 +6,31 @@ import { deleteFlow, getFlowById, getFlowByState, isFlowEnded, type Flow } from 
 import { takePendingCode } from '../db/oauth-pending.js'
 import { isAppError } from '../errors.js'
 import { getProvider, providerName } from '../providers/lookup.js'
-import { acceptCallback, parseCallbackQuery, stateCookieName } from '../oauth/callback.js'
+import { acceptCallback, hasStateCookie, parseCallbackQuery, stateCookieName } from '../oauth/callback.js'
 import { prepareUrlConnection } from '../discovery/connect-url.js'
 import { startDeviceFlow } from '../oauth/device.js'
 import { startFlow } from '../oauth/flow.js'
 import { TOKEN_PATTERN } from '../oauth/random.js'
-import { describeFailure, missingScopes } from '../oauth/report.js'
+import { missingScopes } from '../oauth/report.js'
 import { hasBearer } from './api-auth.js'
+import { FLOW_PAGES, INVALID_LINK_PAGE, cachedFlowPage, originOf, type PageContext } from './flow-pages.js'
 import { PAGE_HEADERS, renderPage } from './pages.js'
 
 export interface OAuthRouteOptions {
   apiToken: string
   /** How long the callback page waits for the exchange to finish before answering (ms). */
   callbackWaitMs: number
+  /** The bot's username once it is known, for the "Back to Telegram" button. */
+  telegramUsername?: () => string | undefined
 }
 
 const MAX_WAIT_SECONDS = 60
+/**
+ * The binding cookie outlives its flow by this much, so that a browser coming back late is told
+ * "expired" rather than "not valid". Only that browser is told: anyone else gets the one generic
+ * page for unknown, expired and used states (oauth-security.md B1: no oracle).
+ */
+const EXPIRED_NOTICE_SECONDS = 30 * 60
 
 const StartFlowBodySchema = z
   .object({
@@ -76,8 +85,8 @@ function flowWatcher(deps: Pick<Deps, 'events'>, reply: FastifyReply, shutdown: 
   }
 }
 
-function sendPage(reply: FastifyReply, status: number, title: string, lines: string[]): FastifyReply {
-  return reply.code(status).headers(PAGE_HEADERS).send(renderPage(title, lines))
+function sendHtml(reply: FastifyReply, status: number, html: string): FastifyReply {
+  return reply.code(status).headers(PAGE_HEADERS).send(html)
 }
 
 function pendingView(flow: Flow): Record<string, unknown> {
@@ -101,6 +110,18 @@ export async function oauthRoutes(app: FastifyInstance, deps: Deps, opts: OAuthR
     shutdown.closing = true
     shutdown.signal.emit('close')
   })
+
+  const context = (flow: Flow): PageContext => {
+    const username = opts.telegramUsername?.()
+    return { origin: originOf(flow), provider: flow.provider, name: name(flow.provider), telegramUrl: username ? `https://t.me/${username}` : undefined }
+  }
+  const isExpired = (flow: Flow, now: number) => flow.status === 'expired' || (flow.status === 'waiting' && flow.expiresAt <= now)
+  const expiredPage = (flow: Flow) => renderPage(FLOW_PAGES.expired(context(flow), Math.round((flow.expiresAt - flow.createdAt) / 60_000)))
+  /** The start link of a flow that cannot take a browser any more: expired, already used, or unknown. */
+  const endedFlowPage = (flow: Flow | undefined, now: number): string => {
+    if (!flow) return INVALID_LINK_PAGE
+    return isExpired(flow, now) ? expiredPage(flow) : renderPage(FLOW_PAGES.used(context(flow)))
+  }
 
   const requireBearer = async (request: FastifyRequest, reply: FastifyReply) => {
     if (!hasBearer(request.headers.authorization, opts.apiToken))
@@ -168,9 +189,8 @@ export async function oauthRoutes(app: FastifyInstance, deps: Deps, opts: OAuthR
     const { flowId } = request.params
     const flow = TOKEN_PATTERN.test(flowId) ? getFlowById(deps.db, flowId) : undefined
     const now = deps.clock.now()
-    if (!flow || flow.status !== 'waiting' || flow.expiresAt <= now)
-      return sendPage(reply, 400, 'This link has expired or was already used', ['Start again from the chat.'])
-    const maxAge = Math.ceil((flow.expiresAt - now) / 1000)
+    if (!flow || flow.status !== 'waiting' || flow.expiresAt <= now) return sendHtml(reply, 400, endedFlowPage(flow, now))
+    const maxAge = Math.ceil((flow.expiresAt - now) / 1000) + EXPIRED_NOTICE_SECONDS
     const cookie = `${stateCookieName(flow.state, secure)}=${flow.state}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`
     // The Location is the authorization URL stored with the flow: never one taken from the request (A6).
     return reply.code(302).headers({ 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'set-cookie': cookie, location: flow.authorizationUrl }).send()
@@ -180,42 +200,32 @@ export async function oauthRoutes(app: FastifyInstance, deps: Deps, opts: OAuthR
     const raw = request.raw.url ?? ''
     const query = raw.includes('?') ? raw.slice(raw.indexOf('?') + 1) : ''
     const parsed = parseCallbackQuery(query)
-    const invalid = () => sendPage(reply, 400, 'This link is not valid', ['It may have expired or been used already. Start again from the chat.'])
     if (!parsed.ok) {
       deps.log.info({ reason: parsed.reason }, 'callback rejected')
-      return invalid()
+      return sendHtml(reply, 400, INVALID_LINK_PAGE)
     }
     const result = acceptCallback(deps, parsed.value, request.headers.cookie, secure)
     if (result.kind === 'rejected') {
       deps.log.info({ reason: result.reason }, 'callback rejected')
-      if (result.reason === 'cookie_mismatch')
-        return sendPage(reply, 400, 'Open the link in the browser you approve in', [
-          'This approval came back to a browser that did not open the start link, so nothing was stored.',
-          'Start again from the chat.',
-        ])
-      if (result.reason === 'issuer_mismatch')
-        return sendPage(reply, 400, 'This response came from an unexpected server', ['Nothing was stored. Start again from the chat.'])
-      return invalid()
+      // Off the hot path: read the flow again for the wording.
+      const flow = getFlowByState(deps.db, parsed.value.state)
+      if (flow && result.reason === 'cookie_mismatch') return sendHtml(reply, 400, renderPage(FLOW_PAGES.wrongBrowser(context(flow))))
+      if (flow && result.reason === 'issuer_mismatch') return sendHtml(reply, 400, renderPage(FLOW_PAGES.wrongIssuer(context(flow))))
+      if (flow && isExpired(flow, deps.clock.now()) && hasStateCookie(request.headers.cookie, flow.state, secure))
+        return sendHtml(reply, 400, expiredPage(flow))
+      return sendHtml(reply, 400, INVALID_LINK_PAGE)
     }
     // The state is spent: drop the cookie that bound it.
     reply.header('set-cookie', `${stateCookieName(parsed.value.state, secure)}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`)
     deps.events.emit('flow-changed', parsed.value.state)
-    const label = name(result.flow.provider)
+    const c = context(result.flow)
     if (result.kind === 'provider_error') {
       deps.log.info({ provider: result.flow.provider, flowId: result.flow.id, error: result.error }, 'provider returned an error')
-      const said = result.description ? [`${label} said: ${result.description}`] : []
-      return sendPage(reply, 200, result.error === 'access_denied' ? `${label}: access denied` : `${label}: connection failed`, [
-        result.error === 'access_denied'
-          ? 'You did not approve access, so nothing was connected.'
-          : `${describeFailure(result.error, label)}.`,
-        ...said,
-        'You can close this tab.',
-      ])
+      return sendHtml(reply, 200, renderPage(result.error === 'access_denied' ? FLOW_PAGES.denied(c, result.description) : FLOW_PAGES.failed(c, result.error, result.description)))
     }
     deps.log.info({ provider: result.flow.provider, flowId: result.flow.id }, 'callback received')
     deps.events.emit('callback', parsed.value.state)
-    if (result.flow.exchange === 'client')
-      return sendPage(reply, 200, `${label} approved`, ['The app that asked for this connection will finish it. You can close this tab.'])
+    if (result.flow.exchange === 'client') return sendHtml(reply, 200, cachedFlowPage('handedOver', c))
 
     const deadline = Date.now() + opts.callbackWaitMs
     const watcher = flowWatcher(deps, reply, shutdown)
@@ -224,10 +234,9 @@ export async function oauthRoutes(app: FastifyInstance, deps: Deps, opts: OAuthR
       await watcher.wait(flow.state, deadline - Date.now())
       flow = getFlowByState(deps.db, parsed.value.state)
     }
-    if (flow?.status === 'connected') return sendPage(reply, 200, `${label} connected`, [`${label} connected, you can close this tab.`])
-    if (flow?.status === 'failed')
-      return sendPage(reply, 200, `${label}: connection failed`, [`${describeFailure(flow.error, label)}.`, 'Start again from the chat.'])
-    return sendPage(reply, 200, `${label} approved`, ['latchkey is finishing the connection; the chat will confirm it. You can close this tab.'])
+    if (flow?.status === 'connected') return sendHtml(reply, 200, cachedFlowPage('connected', c))
+    if (flow?.status === 'failed') return sendHtml(reply, 200, renderPage(FLOW_PAGES.failed(c, flow.error)))
+    return sendHtml(reply, 200, cachedFlowPage('finishing', c))
   })
 
   // 405 from onRequest, before fastify looks at the body (a form POST would otherwise get 415).

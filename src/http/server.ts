@@ -7,6 +7,23 @@ import { tailscaleServeGuard } from './tailscale-serve.js'
 import { oauthRoutes } from './oauth-routes.js'
 import { Broker } from '../broker/broker.js'
 import { proxyRoutes } from './proxy-route.js'
+import { PAGE_HEADERS, renderPage } from './pages.js'
+
+const HOME_PAGE = renderPage({
+  tone: 'info',
+  title: 'latchkey is running',
+  lines: ['It connects your agent to OAuth providers. Start a connection from the Telegram chat ("connect <provider>") or with "latchkey connect <provider>" in a terminal; the sign-in link it gives you leads here.'],
+})
+const NOT_FOUND_PAGE = renderPage({
+  tone: 'error',
+  title: 'Nothing here',
+  lines: ['latchkey has no page at this address. Sign-in links come from the Telegram chat or from "latchkey connect" in a terminal.'],
+})
+
+/** True when the client asks for HTML: browsers do; curl, got and fetch send a wildcard or JSON. */
+export function wantsHtml(accept: string | undefined): boolean {
+  return accept !== undefined && /(^|,)\s*text\/html\s*(;|,|$)/i.test(accept)
+}
 
 export interface ServerOptions {
   apiToken: string
@@ -17,6 +34,8 @@ export interface ServerOptions {
   https?: { key: Buffer; cert: Buffer }
   /** The agent broker behind /proxy (built from deps when not given). */
   broker?: Broker
+  /** The bot's username once known (pages of chat flows link back to it). */
+  telegramUsername?: () => string | undefined
 }
 
 /**
@@ -56,10 +75,19 @@ export async function buildServer(deps: Deps, opts: ServerOptions): Promise<Fast
     // 5xx details stay in the log; a 4xx from fastify itself (bad JSON, too large) is safe to say.
     return reply.code(status).send(status >= 500 ? { error: 'internal', message: 'internal error' } : { error: err.code ?? 'bad_request', message: err.message })
   })
-  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not_found', message: 'no such route' }))
+  // A browser gets a page (the address bar is not an API); programs keep their JSON.
+  app.setNotFoundHandler((request, reply) => {
+    if (!wantsHtml(request.headers.accept)) return reply.code(404).send({ error: 'not_found', message: 'no such route' })
+    const home = request.method === 'GET' && request.url.split('?')[0] === '/'
+    return reply.code(home ? 200 : 404).headers(PAGE_HEADERS).send(home ? HOME_PAGE : NOT_FOUND_PAGE)
+  })
 
   app.get('/healthz', async () => ({ ok: true }))
-  await oauthRoutes(app, deps, { apiToken: opts.apiToken, callbackWaitMs: opts.callbackWaitMs ?? 8_000 })
+  await oauthRoutes(app, deps, {
+    apiToken: opts.apiToken,
+    callbackWaitMs: opts.callbackWaitMs ?? 8_000,
+    ...(opts.telegramUsername ? { telegramUsername: opts.telegramUsername } : {}),
+  })
   await proxyRoutes(app, opts.broker ?? new Broker(deps), { apiToken: opts.apiToken })
   return app
 }

@@ -118,3 +118,9 @@ export function acceptCallback(
     return { kind: 'received', flow: { ...flow, status: 'exchanging', callbackAt: now } }
   }).immediate()
 }
+
+/** True when the request carries the binding cookie of `state`: the browser that opened this flow's start link. */
+export function hasStateCookie(cookieHeader: string | undefined, state: string, secure: boolean): boolean {
+  const cookie = readCookie(cookieHeader, stateCookieName(state, secure))
+  return cookie !== undefined && sameString(cookie, state)
+}

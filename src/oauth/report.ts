@@ -25,8 +25,24 @@ export function describeFailure(error: string | null, name: string): string {
       return `${name} sent a token response latchkey could not use`
     case 'superseded':
       return 'it was replaced by a sign-in with a code'
+    // What providers send back to the redirect URI (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6).
+    case 'invalid_request':
+      return `${name} refused the sign-in request as incomplete or malformed`
+    case 'unsupported_response_type':
+      return `${name} does not offer this kind of sign-in for this app`
+    case 'invalid_scope':
+      return `${name} did not accept the permissions (scopes) latchkey asked for; check the provider's scopes`
+    case 'server_error':
+      return `${name} had an internal error; try again in a few minutes`
+    case 'temporarily_unavailable':
+      return `${name} is busy or down for maintenance; try again in a few minutes`
+    case 'login_required':
+    case 'interaction_required':
+    case 'consent_required':
+    case 'account_selection_required':
+      return `${name} needs you to sign in and approve in the browser; start again and finish there`
     default:
-      return `${name} answered "${error ?? 'unknown_error'}"`
+      return `${name} reported an error it did not explain (code "${error ?? 'unknown_error'}")`
   }
 }
 

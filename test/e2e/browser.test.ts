@@ -27,7 +27,7 @@ t.test('chromium: start link → provider → rendered callback page', { skip: c
   await page.goto(flow.startUrl)
   await page.waitForURL(/\/oauth\/callback\?/)
   t.equal(await page.title(), 'Acme Health connected', 'the tab title names the provider')
-  t.match(await page.locator('body').innerText(), /Acme Health connected, you can close this tab\./, 'the page says so')
+  t.match(await page.locator('body').innerText(), /Acme Health connected\s+Your terminal has the confirmation\. You can close this tab\./, 'the page says so')
   const code = new URL(page.url()).searchParams.get('code') ?? ''
   t.ok(code.length > 10, 'the provider sent a code')
   t.notMatch(await page.content(), code, 'the page never echoes the code')

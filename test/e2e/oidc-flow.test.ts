@@ -54,7 +54,7 @@ t.test('PKCE-required server: client_secret_post and client_secret_basic both co
     const before = codeExchanges(as).length
     const { flow, page, pending } = await connectThrough(d, provider)
     t.equal(page.status, 200, `${provider}: callback page is 200`)
-    t.match(page.body, /Test AS connected, you can close this tab/, `${provider}: the page says connected`)
+    t.match(page.body, /<h1>Test AS connected<\/h1><p>Your terminal has the confirmation\. You can close this tab\./, `${provider}: the page says connected`)
     t.same(pending, { status: 'connected', provider, scopes: ['openid', 'offline_access'], expiresAt: flow.expiresAt }, `${provider}: pending says connected`)
 
     const calls = codeExchanges(as).slice(before)
@@ -86,7 +86,7 @@ t.test('provider without PKCE against a server that does not require it', async 
   const { as, d } = await setup(t, { pkceRequired: false })
   const { flow, page, pending } = await connectThrough(d, 'as-post')
   t.notOk(new URL(flow.authorizationUrl).searchParams.has('code_challenge'), 'no challenge in the authorization URL')
-  t.match(page.body, /connected, you can close this tab/)
+  t.match(page.body, /connected<\/h1><p>Your terminal has the confirmation/)
   t.equal(pending.status, 'connected')
   t.equal(codeExchanges(as).length, 1)
   t.equal(codeExchanges(as)[0]?.params.code_verifier, undefined, 'no verifier sent')
@@ -110,7 +110,7 @@ t.test('denied at the provider', async (t) => {
   as.setDecision('deny')
   const { page, pending } = await connectThrough(d, 'as-post')
   t.equal(page.status, 200)
-  t.match(page.body, /access denied/)
+  t.match(page.body, /You did not approve access at Test AS\./)
   t.same(pending.status, 'denied')
   t.equal(pending.error, 'access_denied')
   t.equal(codeExchanges(as).length, 0, 'nothing was exchanged')

@@ -31,7 +31,7 @@ t.test('stop after the start link was issued, start again, the callback still co
   t.teardown(() => second.stop())
   const page = await browser.get(callbackUrl)
   t.equal(page.status, 200)
-  t.match(page.body, /Acme connected, you can close this tab/)
+  t.match(page.body, /<h1>Acme connected<\/h1><p>Your terminal has the confirmation\. You can close this tab\./)
   const pending = (await (await fetch(`${base}/oauth/pending/${flow.state}?wait=10`, { headers })).json()) as { status: string }
   t.equal(pending.status, 'connected')
   const auth = JSON.parse(await readFile(join(dir, 'auth.json'), 'utf8'))

@@ -10,7 +10,7 @@ type Asserts = Pick<typeof t, 'equal' | 'same' | 'match' | 'notOk'>
 
 const INVALID = /This link is not valid/
 const WRONG_BROWSER = /Open the link in the browser you approve in/
-const WRONG_SERVER = /This response came from an unexpected server/
+const WRONG_SERVER = /This answer did not come from [^<]+<\/title>[\s\S]*It came from another server, so nothing was stored/
 
 /** Counts the events the callback route emits. */
 function events(h: Harness): { callback: number; changed: number } {
@@ -104,7 +104,7 @@ t.test('malformed queries: 400, nothing stored', async (t) => {
   t.equal(h.tokenRequests()[0]?.form.code, code)
 })
 
-t.test('unknown, expired and consumed states: identical 400 bodies, nothing stored', async (t) => {
+t.test('unknown, expired and consumed states: identical 400 bodies, nothing stored; only the flow\'s own browser is told "expired"', async (t) => {
   const h = await harness(t)
   const used = await h.ready()
   const expiring = await h.ready()
@@ -118,12 +118,16 @@ t.test('unknown, expired and consumed states: identical 400 bodies, nothing stor
   const unknown = await h.callback(q({ code: 'x', state: 'B'.repeat(43) }), used.cookie)
   const unknownNoCookie = await h.callback(q({ code: 'x', state: 'C'.repeat(43) }))
   h.deps.clock.advance(10 * 60 * 1000)
-  const expired = await h.callback(q({ code: 'x', state: expiring.state }), expiring.cookie)
-  const expiredError = await h.callback(q({ error: 'access_denied', state: expiring.state }), expiring.cookie)
+  const expired = await h.callback(q({ code: 'x', state: expiring.state }))
+  const expiredError = await h.callback(q({ error: 'access_denied', state: expiring.state }), used.cookie)
+  const expiredOwnBrowser = await h.callback(q({ code: 'x', state: expiring.state }), expiring.cookie)
 
   const all = { consumed, consumedOtherCode, unknown, unknownNoCookie, expired, expiredError }
   for (const [name, res] of Object.entries(all)) rejected(t, res, INVALID, name)
   for (const [name, res] of Object.entries(all)) t.equal(res.body, consumed.body, `${name}: same body as consumed`)
+  // The binding cookie proves this browser opened the flow's start link: it may know the flow expired.
+  rejected(t, expiredOwnBrowser, /This link has expired/, 'expired, with the binding cookie')
+  t.match(expiredOwnBrowser.body, /Sign-in links work for 10 minutes/)
   t.same(seen, { callback: 0, changed: 0 }, 'no event')
   t.equal(h.count('oauth_pending'), 1, 'still only the first code')
   t.equal(h.status(expiring.state), 'waiting', 'the expired flow is left for the resolve job')
@@ -242,9 +246,10 @@ t.test('error=access_denied: 200 denied page, denied status, no exchange', async
   const res = await h.callback(q({ error: 'access_denied', error_description: 'The user denied the request', state: f.state }), f.cookie)
   t.equal(res.statusCode, 200)
   t.same(pageHeaders(res), PAGE_HEADERS)
-  t.match(res.body, /<title>Acme: access denied<\/title>/)
-  t.match(res.body, /You did not approve access, so nothing was connected\./)
-  t.match(res.body, /Acme said: The user denied the request/)
+  t.match(res.body, /<title>Nothing was connected<\/title>/)
+  t.match(res.body, /You did not approve access at Acme\./)
+  t.match(res.body, /Acme said: “The user denied the request”/)
+  t.match(res.body, /Run &quot;latchkey connect acme&quot; again/, 'a flow not started in the chat: the terminal wording')
   t.match(headerList(res, 'set-cookie')[0], /Max-Age=0/, 'the binding cookie is cleared')
   t.equal(h.status(f.state), 'denied')
   t.equal(h.count('oauth_pending'), 0, 'no code row for an error')
@@ -260,6 +265,13 @@ t.test('error=access_denied: 200 denied page, denied status, no exchange', async
   t.equal(h.status(f.state), 'denied')
   rejected(t, await h.callback(q({ code: 'late', state: f.state }), f.cookie), INVALID, 'a code after the denial')
 })
+
+const PLAIN_WORDS: Record<string, RegExp> = {
+  invalid_scope: /Acme did not accept the permissions \(scopes\) latchkey asked for/,
+  server_error: /Acme had an internal error; try again in a few minutes\./,
+  temporarily_unavailable: /Acme is busy or down for maintenance; try again in a few minutes\./,
+  unknown_error: /Acme reported an error it did not explain/,
+}
 
 t.test('provider error codes: RFC codes kept, anything else is unknown_error', async (t) => {
   const h = await harness(t)
@@ -279,7 +291,9 @@ t.test('provider error codes: RFC codes kept, anything else is unknown_error', a
     const res = await h.callback(`error=${error.includes('%') ? error : encodeURIComponent(error)}&state=${f.state}`, f.cookie)
     t.equal(res.statusCode, 200, `${error}: 200`)
     t.same(pageHeaders(res), PAGE_HEADERS)
-    t.match(res.body, /Acme: connection failed/, `${error}: failure page`)
+    t.match(res.body, /<h1>Acme was not connected<\/h1>/, `${error}: failure page`)
+    t.match(res.body, PLAIN_WORDS[stored] as RegExp, `${error}: in plain words`)
+    t.match(res.body, new RegExp(`Error code: ${stored}<`), `${error}: the code in small print`)
     t.equal(h.status(f.state), status, `${error}: status`)
     const pending = (await h.pending(f.state)).json() as { status: string; error?: string }
     t.equal(pending.error, stored, `${error}: stored as ${stored}`)
@@ -368,7 +382,7 @@ t.test('success page: headers, text, never the code', async (t) => {
   t.same(pageHeaders(res), PAGE_HEADERS)
   t.match(res.headers['content-type'], /^text\/html; charset=utf-8/)
   t.match(res.body, /<title>Acme approved<\/title>/)
-  t.match(res.body, /the chat will confirm it\. You can close this tab\./)
+  t.match(res.body, /your terminal will confirm it\. You can close this tab\./)
   t.notOk(res.body.includes(CODE), 'no code in the page')
   t.notOk(res.body.includes(f.state), 'no state in the page')
   t.notOk(/<script|<link|<img|src=|href=/i.test(res.body), 'self-contained: no scripts or external resources')
@@ -389,7 +403,7 @@ t.test('the page waits for the exchange when the resolve job is quick', async (t
   const res = await h.callback(q({ code: 'quick', state: f.state }), f.cookie)
   t.equal(res.statusCode, 200)
   t.match(res.body, /<title>Acme connected<\/title>/)
-  t.match(res.body, /Acme connected, you can close this tab\./)
+  t.match(res.body, /Your terminal has the confirmation\. You can close this tab\./)
   t.equal(h.tokenRequests().length, 1)
 
   const failing = await harness(t, { callbackWaitMs: 10_000, token: () => ({ status: 400, json: { error: 'invalid_grant' } }) })
@@ -399,7 +413,7 @@ t.test('the page waits for the exchange when the resolve job is quick', async (t
   const ff = await failing.ready()
   const bad = await failing.callback(q({ code: 'refused', state: ff.state }), ff.cookie)
   t.equal(bad.statusCode, 200)
-  t.match(bad.body, /Acme: connection failed/)
+  t.match(bad.body, /<h1>Acme was not connected<\/h1>/)
   t.match(bad.body, /did not accept the authorization code/)
   t.equal(failing.status(ff.state), 'failed')
   t.equal(failing.tokenRequests().length, 1, 'one token request, not retried')

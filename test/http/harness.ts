@@ -1,6 +1,8 @@
 // Shared set-up for the HTTP route tests: real deps on SQLite, the real Fastify app driven by
 // inject, and a fake authorization server on loopback that records every request it gets.
+import { createHash } from 'node:crypto'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
+import { PAGE_STYLESHEET } from '../../src/http/pages.js'
 import { buildServer } from '../../src/http/server.js'
 import { fakeServer, testConfig, testDeps, type RecordedRequest, type Teardown, type TestDeps } from '../support/deps.js'
 
@@ -9,11 +11,14 @@ export const API_TOKEN = 'apitoken-CANARY-9d1f0c7e5b3a-4e2f-8a6d-0c1b2a3f4e5d'
 export const CLIENT_SECRET = 'clientsecret-CANARY-7b4e1a9c2d8f'
 export const ISSUER = 'https://issuer.example'
 
-/** Headers every callback page must carry (oauth-security.md B6). */
+/** The stylesheet's hash, computed here from the text the pages inline. */
+const STYLE_HASH = `sha256-${createHash('sha256').update(PAGE_STYLESHEET).digest('base64')}`
+
+/** Headers every callback page must carry (oauth-security.md B6): nothing loads, only our stylesheet applies. */
 export const PAGE_HEADERS = {
   'cache-control': 'no-store',
   'referrer-policy': 'no-referrer',
-  'content-security-policy': "default-src 'none'",
+  'content-security-policy': `default-src 'none'; style-src '${STYLE_HASH}'; img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
   'x-content-type-options': 'nosniff',
 }
 
