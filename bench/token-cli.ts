@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BIN } from '../test/support/child-daemon.js'
 import { fakeServer, tempDir } from '../test/support/deps.js'
-import { Cleanup, fixed, median, percentile, table, withTimeout } from './support.js'
+import { Cleanup, fixed, goal, median, percentile, table, withTimeout } from './support.js'
 
 const RUNS = 20
 const WARMUP_RUNS = 2
@@ -107,6 +107,8 @@ export async function tokenCli(): Promise<void> {
         ],
       ),
     )
+    const ratio = median(sortedToken) / median(sortedFloor)
+    console.log(goal('latchkey token / node -e 0, median', `${fixed(ratio, 2)}×`, '≤ 1.5×', failures.length === 0 && ratio <= 1.5))
     console.log(`  token printed correctly: ${WARMUP_RUNS + RUNS - failures.length}/${WARMUP_RUNS + RUNS} runs; token requests at the endpoint: ${as.requests.length} (expected 0)`)
     for (const f of [...new Set(failures)].slice(0, 3)) console.log(`  !!! failure: ${f}`)
   } finally {

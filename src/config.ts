@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs'
-import { homedir } from 'node:os'
 import { isIP } from 'node:net'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { z } from 'zod'
 import { AppError } from './errors.js'
+import { DB_FILE_NAME, DEFAULT_PATHS, configPathFrom, expandHome } from './paths.js'
 import { BUILT_IN_PROVIDERS } from './providers/catalog.js'
 import { PROVIDER_ID_PATTERN, ProviderOverrideSchema, buildProvider, type Provider, type ProviderOverride } from './providers/schema.js'
 import { SecureUrlSchema, isLoopbackHost } from './url.js'
@@ -68,8 +68,8 @@ const ConfigFileSchema = z
       .optional(),
     /** Behind tailscale serve: the Tailscale logins allowed in (any tailnet user when absent). */
     allowedTailnetUsers: z.array(z.string().min(1)).min(1).optional(),
-    dataDir: z.string().min(1).default('~/.local/share/latchkey'),
-    authFile: z.string().min(1).default('~/.local/share/agent/auth.json'),
+    dataDir: z.string().min(1).default(DEFAULT_PATHS.dataDir),
+    authFile: z.string().min(1).default(DEFAULT_PATHS.authFile),
     apiToken: z.string().min(32, 'expected at least 32 characters').max(512).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** How often the resolve-pending safety net runs, besides running at once on each callback. */
@@ -137,11 +137,6 @@ export interface Config {
 
 type Env = Record<string, string | undefined>
 
-function expandHome(path: string, env: Env): string {
-  const home = env.HOME ?? homedir()
-  return resolve(path === '~' ? home : path.startsWith('~/') ? join(home, path.slice(2)) : path)
-}
-
 /** `dexcom-eu` reads LATCHKEY_DEXCOM_EU_CLIENT_ID and LATCHKEY_DEXCOM_EU_CLIENT_SECRET. */
 export function providerEnvPrefix(providerId: string): string {
   return `LATCHKEY_${providerId.toUpperCase().replaceAll('-', '_')}_`
@@ -156,7 +151,7 @@ function formatIssue(path: readonly PropertyKey[], message: string): string {
  * environment. Every key is optional; all problems are reported together in one CONFIG_INVALID.
  */
 export function loadConfig(env: Env = process.env): Config {
-  const configPath = expandHome(env.LATCHKEY_CONFIG ?? '~/.config/latchkey/config.json', env)
+  const configPath = configPathFrom(env)
   let text: string
   try {
     text = readFileSync(configPath, 'utf8')
@@ -320,7 +315,7 @@ export function parseConfig(raw: unknown, env: Env = {}, configPath = '(inline)'
     tls: resolveTls(file.tls, env),
     allowedTailnetUsers: file.allowedTailnetUsers ? Object.freeze([...file.allowedTailnetUsers]) : undefined,
     dataDir,
-    dbFile: join(dataDir, 'latchkey.db'),
+    dbFile: join(dataDir, DB_FILE_NAME),
     authFile: expandHome(file.authFile, env),
     apiToken: env.LATCHKEY_API_TOKEN || file.apiToken,
     logLevel: file.logLevel,
