@@ -4,7 +4,8 @@ import { ensureApiToken } from './api-token.js'
 import { startBotIfConfigured, type RunningBot } from './bot/service.js'
 import type { Config } from './config.js'
 import { createDeps, type Deps } from './deps.js'
-import { hasActiveFlows } from './db/oauth-flows.js'
+import { getFlowByState, hasActiveFlows } from './db/oauth-flows.js'
+import { integrationForProvider } from './integrations/index.js'
 import { buildServer } from './http/server.js'
 import { inThreadJob } from './jobs/in-thread.js'
 import { startScheduler, type Scheduler } from './jobs/scheduler.js'
@@ -60,7 +61,13 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
       onResult: (result) => flowsChanged(result as ResolveSummary),
     },
     { name: 'refresh-tokens', intervalMs: config.refreshIntervalMs },
-    { name: 'dexcom-sync', intervalMs: config.dexcom.syncIntervalMs },
+    // After refresh-tokens: one shared job file runs each integration's sync on its own schedule.
+    ...deps.integrations.map((i) => ({
+      name: `${i.id}-sync`,
+      file: 'integration-sync',
+      intervalMs: i.syncIntervalMs(config),
+      workerData: { integrationUrl: i.moduleUrl },
+    })),
     ...(tlsFiles ? [{ name: 'tls-check', intervalMs: 24 * 60 * 60 * 1000 }] : []),
   ])
   // A worker per callback spent most of its time starting (a new isolate loading the modules);
@@ -74,6 +81,13 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
     (err) => deps.log.error({ job: 'resolve-pending', message: (err as Error).message }, 'job failed'),
   )
   deps.events.on('callback', () => resolveOnEvent.runNow())
+  // A provider that just connected gets its integration's first sync now, not at the next tick.
+  deps.events.on('flow-changed', (state) => {
+    const flow = getFlowByState(deps.db, state)
+    if (flow?.status !== 'connected') return
+    const integration = integrationForProvider(deps.integrations, config, flow.provider)
+    if (integration) scheduler.runNow(`${integration.id}-sync`)
+  })
   // Every resolveIntervalMs, run the job only while some flow is active: a worker per tick
   // would cost CPU all day on an idle box.
   const watch = setInterval(() => {

@@ -4,6 +4,8 @@ import type { Config } from './config.js'
 import { systemClock, type Clock } from './clock.js'
 import { openDb, type Db } from './db/open.js'
 import { installDiscoveredProviders } from './discovery/install.js'
+import { INTEGRATIONS } from './integrations/index.js'
+import type { Integration } from './integrations/types.js'
 import { createLogger, type Logger } from './log.js'
 
 /** Token and API calls give up after this long (got has no default timeout at all). */
@@ -23,6 +25,8 @@ export interface Deps {
   http: HttpClient
   log: Logger
   events: FlowEvents
+  /** The data integrations (the registry; tests pass their own). Their schemas apply in this order. */
+  integrations: readonly Integration[]
 }
 
 /** The two got calls latchkey makes, each answered with the whole text response. */
@@ -48,13 +52,15 @@ export function createHttpClient(): HttpClient {
 export function createDeps(config: Config, overrides: Partial<Omit<Deps, 'config'>> = {}): Deps {
   const events: FlowEvents = new EventEmitter()
   events.setMaxListeners(0) // one listener per long-polling request
+  const integrations = overrides.integrations ?? INTEGRATIONS
   const deps: Deps = {
     config,
-    db: overrides.db ?? openDb(config.dbFile),
+    db: overrides.db ?? openDb(config.dbFile, integrations),
     clock: overrides.clock ?? systemClock,
     http: overrides.http ?? createHttpClient(),
     log: overrides.log ?? createLogger(config.logLevel),
     events: overrides.events ?? events,
+    integrations,
   }
   // Providers found by "connect <url>" live in SQLite; from here on they are like any other.
   installDiscoveredProviders(config, deps.db, deps.log)

@@ -5,7 +5,7 @@ import { allowlist } from './allowlist.js'
 import { connectComposer } from './connect.js'
 import { connectionsComposer } from './connections.js'
 import { describeBotError } from './errors.js'
-import { glucoseComposer } from './glucose.js'
+import { integrationsComposer } from './integrations.js'
 
 export interface CreateBotOptions {
   token: string
@@ -24,7 +24,7 @@ export function createBot(deps: Deps, opts: CreateBotOptions): Bot<Context> {
   bot.use(allowlist(opts.allowedUserIds, deps.log))
   bot.use(connectComposer(deps))
   bot.use(connectionsComposer(deps))
-  bot.use(glucoseComposer(deps))
+  bot.use(integrationsComposer(deps))
   bot.on('message', (ctx) => ctx.reply('Send /help to see what I can do.'))
   bot.catch((err) => {
     deps.log.error({ updateId: err.ctx.update.update_id, reason: describeBotError(err.error, opts.token) }, 'bot update failed')

@@ -9,7 +9,7 @@ import { getProvider, providerName } from '../providers/lookup.js'
 import { asOAuthEntry, readAuthFile, type AuthFile, type OAuthEntry } from '../store/auth-json.js'
 import { humanDuration } from '../time-format.js'
 import { findProviderId } from './connect.js'
-import { HELP_TEXT } from './texts.js'
+import { helpText } from './texts.js'
 
 async function readAuth(deps: Pick<Deps, 'config'>, ctx: Context): Promise<AuthFile | undefined> {
   try {
@@ -46,8 +46,9 @@ export function connectionsComposer(deps: Deps): Composer<Context> {
   const composer = new Composer<Context>()
   const name = (id: string) => providerName(deps.config, id)
 
-  composer.command('help', (ctx) => ctx.reply(HELP_TEXT))
-  composer.command('start', (ctx) => ctx.reply(HELP_TEXT))
+  const help = helpText(deps.integrations)
+  composer.command('help', (ctx) => ctx.reply(help))
+  composer.command('start', (ctx) => ctx.reply(help))
 
   composer.command('connections', async (ctx) => {
     const auth = await readAuth(deps, ctx)

@@ -4,7 +4,7 @@ import type { Deps } from '../deps.js'
 import { createBot } from './bot.js'
 import { describeBotError } from './errors.js'
 import { deliverOutbox } from './outbox.js'
-import { COMMANDS } from './texts.js'
+import { commandMenu } from './texts.js'
 
 /** Safety net for outbox rows written without an event in this thread (refresh-job reminders). */
 export const OUTBOX_POLL_MS = 2_000
@@ -78,7 +78,7 @@ export function startBot(deps: Deps, opts: StartBotOptions = {}): RunningBot {
       username = me.username
       if (me.can_join_groups)
         log.warn('the bot can be added to groups: turn that off with @BotFather /setjoingroups (latchkey ignores groups anyway)')
-      await bot.api.setMyCommands(COMMANDS).catch((err: unknown) => log.warn({ reason: describeBotError(err, token) }, 'setMyCommands failed'))
+      await bot.api.setMyCommands(commandMenu(deps.integrations)).catch((err: unknown) => log.warn({ reason: describeBotError(err, token) }, 'setMyCommands failed'))
       log.info({ bot: me.username }, 'Telegram bot is polling')
       markReady()
       void deliverNow()

@@ -1,27 +1,38 @@
 import { InlineKeyboard } from 'grammy'
 import type { BotCommand } from 'grammy/types'
+import type { Integration } from '../integrations/types.js'
 
-/** The command menu (setMyCommands). */
-export const COMMANDS: BotCommand[] = [
+/** The core command menu; `commandMenu` adds each integration's commands. */
+const CORE_COMMANDS: BotCommand[] = [
   { command: 'connect', description: 'Connect a provider: /connect dexcom' },
   { command: 'connections', description: 'What is connected, and its state' },
   { command: 'disconnect', description: 'Disconnect a provider: /disconnect dexcom' },
   { command: 'providers', description: 'Providers latchkey knows' },
-  { command: 'glucose', description: 'Latest Dexcom glucose and the last 24 h' },
   { command: 'cancel', description: 'Leave the current step' },
   { command: 'help', description: 'What this bot does' },
 ]
 
-export const HELP_TEXT = [
+/** The command menu (setMyCommands): the core's, then the integrations', then cancel and help. */
+export function commandMenu(integrations: readonly Integration[]): BotCommand[] {
+  const extra = integrations.flatMap((i) => i.chat?.commands ?? []).map(({ command, description }) => ({ command, description }))
+  return [...CORE_COMMANDS.slice(0, -2), ...extra, ...CORE_COMMANDS.slice(-2)]
+}
+
+/** /help: the core lines, then one per integration command, then /cancel. */
+export function helpText(integrations: readonly Integration[]): string {
+  const extra = integrations.flatMap((i) => i.chat?.commands ?? []).map((c) => c.help)
+  return [...HELP_LINES.slice(0, -1), ...extra, ...HELP_LINES.slice(-1)].join('\n')
+}
+
+const HELP_LINES = [
   'latchkey connects your agent to OAuth providers.',
   '',
   'connect <provider> (or /connect <provider>): connect one; "connect" alone lists them',
   '/connections: what is connected, token expiry and last refresh',
   '/disconnect <provider>: remove a connection (and revoke it at the provider when possible)',
   '/providers: every provider latchkey knows',
-  '/glucose: the latest Dexcom reading, time in range and a 24 h chart',
   '/cancel: leave the current step',
-].join('\n')
+]
 
 /**
  * "40 characters, ends …XY12": enough to recognise a secret, never enough to use it. Short

@@ -1,7 +1,9 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { Command, CommanderError, InvalidArgumentError } from 'commander'
 import type { Config } from '../config.js'
 import type { Db } from '../db/open.js'
 import { AppError } from '../errors.js'
+import { INTEGRATIONS } from '../integrations/index.js'
+import type { CliContext } from '../integrations/types.js'
 import { consoleOutput, type Output } from './output.js'
 import { parseSince } from '../time-format.js'
 import { packageVersion } from './version.js'
@@ -171,34 +173,13 @@ Exit 1 when there was nothing to remove or revoking failed.`,
       done(await (await import('./doctor.js')).doctorCommand(config, env, out))
     })
 
-  const dexcom = program.command('dexcom').description('Dexcom data: "dexcom readings" prints the stored glucose readings')
-  dexcom
-    .command('readings')
-    .description('print stored glucose readings (no network), times in the local time zone')
-    .option('--since <when>', 'how far back: 30m, 24h, 7d, 2w or an ISO 8601 time', sinceArg, '24h')
-    .addOption(new Option('--csv', 'print CSV (times in UTC)').conflicts('json'))
-    .option('--json', 'print a JSON array (times in UTC)')
-    .option('--provider <id>', 'which Dexcom provider entry (default: dexcom.provider from the config)')
-    .addHelpText('after', after('The table uses $TZ (or the system time zone) and names it.', 'latchkey dexcom readings', 'latchkey dexcom readings --since 7d --csv > week.csv', 'TZ=Europe/Berlin latchkey dexcom readings --since 2026-01-31T08:00Z'))
-    .action(async (opts: { since: string; csv?: boolean; json?: boolean; provider?: string }) => {
-      const config = await loadConfigFor(env)
-      const [{ dexcomReadingsCommand }, { systemClock }] = await Promise.all([import('./dexcom.js'), import('../clock.js')])
-      done(await withDb(config, (db) => dexcomReadingsCommand({ config, db, clock: systemClock }, opts, out)))
-    })
-
-  const simulate = program.command('simulate').description('"simulate dexcom" runs a local Dexcom simulator (needs no config)')
-  simulate
-    .command('dexcom')
-    .description("run the Dexcom simulator on loopback and print the config that points dexcom-sandbox at it")
-    .option('--port <n>', 'listen on 127.0.0.1:N (default: a free port)', intInRange('--port', 0, 65_535))
-    .option('--host <address>', 'a loopback address', '127.0.0.1')
-    .option('--client-id <id>', "the app's client id ($LATCHKEY_SIM_CLIENT_ID)")
-    .option('--client-secret <secret>', 'its secret ($LATCHKEY_SIM_CLIENT_SECRET)')
-    .option('--redirect-uri <uri>', "a registered redirect URI, repeatable ($LATCHKEY_SIM_REDIRECT_URI; default: the config's <publicUrl>/oauth/callback)", collectUrl)
-    .option('--delay-minutes <m>', 'data delay in minutes (0-1440)', intInRange('--delay-minutes', 0, 1440), 60)
-    .option('--seed <s>', 'seed of the generated data', 'latchkey')
-    .addHelpText('after', after(undefined, 'latchkey simulate dexcom --port 9000', 'latchkey simulate dexcom --redirect-uri http://127.0.0.1:8400/oauth/callback'))
-    .action(async (opts: import('./simulate.js').SimulateFlags) => done(await (await import('./simulate.js')).simulateCommand(opts, env, out)))
+  // Each integration adds its own commands (and its simulator under "simulate").
+  const ctx: CliContext = { env, out, done, after, sinceArg, intInRange, collectUrl, loadConfig: () => loadConfigFor(env), withDb }
+  for (const integration of INTEGRATIONS) integration.cli?.(program, ctx)
+  const simulate = program
+    .command('simulate')
+    .description(`"simulate <integration>" runs a local provider simulator (needs no config): ${INTEGRATIONS.filter((i) => i.simulate).map((i) => i.id).join(', ')}`)
+  for (const integration of INTEGRATIONS) integration.simulate?.(simulate, ctx)
 
   program
     .command('demo')

@@ -2,6 +2,8 @@ import Database from 'better-sqlite3'
 import { chmodSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { INTEGRATIONS } from '../integrations/index.js'
+import type { Integration } from '../integrations/types.js'
 
 export type Db = Database.Database
 
@@ -19,9 +21,10 @@ function findSchema(): string {
 
 /**
  * Opens (creating when missing, mode 0600 in a 0700 directory) a SQLite database with WAL,
- * foreign keys and a busy timeout, and applies schema.sql. One connection per thread.
+ * foreign keys and a busy timeout, and applies schema.sql, then each integration's tables in
+ * registry order. One connection per thread.
  */
-export function openDb(file: string): Db {
+export function openDb(file: string, integrations: readonly Pick<Integration, 'schema'>[] = INTEGRATIONS): Db {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
   const db = new Database(file)
   if (file !== ':memory:') chmodSync(file, 0o600)
@@ -31,5 +34,6 @@ export function openDb(file: string): Db {
   // Deleted codes and verifiers are overwritten, not left in free pages or the WAL.
   db.pragma('secure_delete = ON')
   db.exec(findSchema())
+  for (const integration of integrations) db.exec(integration.schema)
   return db
 }

@@ -20,6 +20,10 @@ export interface Scheduler {
 export interface JobSpec {
   name: string
   intervalMs: number
+  /** The job file under jobs/ when it is not `name` (one file can run several jobs). */
+  file?: string
+  /** Plain data for this job's worker, beside the config. */
+  workerData?: Record<string, unknown>
   /** Called in the main thread with what the job's function returned. */
   onResult?: (result: unknown) => void
 }
@@ -66,9 +70,10 @@ export async function startScheduler(deps: Pick<Deps, 'config' | 'log'>, jobs: J
     // and coverage loaders) would then wrap every module a worker loads, taking seconds per run.
     worker: { workerData: { config: deps.config }, execArgv: process.execArgv.filter((a) => a === '--enable-source-maps') },
     jobs: jobs.map((j) => {
-      const { path, tsEntry } = jobPath(j.name)
+      const { path, tsEntry } = jobPath(j.file ?? j.name)
       if (!existsSync(path)) throw new Error(`job file missing: ${path} (run npm run build)`)
-      return { name: j.name, path, timeout: 0, interval: j.intervalMs, ...(tsEntry ? { worker: { workerData: { tsEntry } } } : {}) }
+      const workerData = { ...j.workerData, ...(tsEntry ? { tsEntry } : {}) }
+      return { name: j.name, path, timeout: 0, interval: j.intervalMs, ...(Object.keys(workerData).length ? { worker: { workerData } } : {}) }
     }),
   })
   bree.on('worker deleted', (name: string) => {

@@ -7,6 +7,7 @@ import { createLogger } from '../../src/log.js'
 import { TEST_BOT_TOKEN, buttons, startBotApiServer, type BotApiRequest, type BotApiServer, type TgUser } from '../support/bot-api-server.js'
 import { freePort, logCapture, testConfig, type Teardown } from '../support/deps.js'
 import { startOidcServer, type OidcServer } from '../support/oidc-server.js'
+import type { Integration } from '../../src/integrations/types.js'
 
 export const USER: TgUser = { id: 4242, first_name: 'Ada' }
 export const STRANGER: TgUser = { id: 666, first_name: 'Mallory' }
@@ -30,7 +31,7 @@ export interface BotWorld {
  */
 export async function botWorld(
   t: Teardown,
-  opts: { acme?: Record<string, unknown>; providers?: Record<string, unknown>; pkceRequired?: boolean; resolveIntervalMs?: number } = {},
+  opts: { acme?: Record<string, unknown>; providers?: Record<string, unknown>; pkceRequired?: boolean; resolveIntervalMs?: number; integrations?: readonly Integration[] } = {},
 ): Promise<BotWorld> {
   const tg = await startBotApiServer(t)
   const port = await freePort()
@@ -54,7 +55,7 @@ export async function botWorld(
   })
   const logs = logCapture()
   const start = async () => {
-    const d = await startDaemon(config, { log: createLogger('debug', logs.stream) })
+    const d = await startDaemon(config, { log: createLogger('debug', logs.stream), ...(opts.integrations ? { integrations: opts.integrations } : {}) })
     t.teardown(() => d.close())
     // Short polls so that stopping never waits on a held getUpdates.
     await d.bot?.ready

@@ -3,7 +3,7 @@
 import t from 'tap'
 import { parseConfig } from '../../../src/config.js'
 import { main } from '../../../src/cli/main.js'
-import { SIMULATOR_CLIENT, simulateCommand } from '../../../src/cli/simulate.js'
+import { SIMULATOR_CLIENT, simulateCommand } from '../../../src/integrations/dexcom/cli-simulate.js'
 import { CookieBrowser } from '../../support/cookie-browser.js'
 import { freePort, tempDir } from '../../support/deps.js'
 

@@ -1,6 +1,6 @@
-import { DEFAULT_PORT, loadConfig } from '../config.js'
-import { startDexcomSimulator } from '../integrations/dexcom/simulator/index.js'
-import type { Output } from './output.js'
+import { DEFAULT_PORT, loadConfig } from '../../config.js'
+import { startDexcomSimulator } from './simulator/index.js'
+import type { Output } from '../../cli/output.js'
 
 /** The sandbox app the simulator registers unless told otherwise (a local fake, not a Dexcom credential). */
 export const SIMULATOR_CLIENT = { clientId: 'latchkey-sandbox', clientSecret: 'latchkey-sandbox-secret' } as const

@@ -1,6 +1,6 @@
 import { Composer, InputFile, type Context } from 'grammy'
-import type { Deps } from '../deps.js'
-import { glucoseReport } from '../integrations/dexcom/report.js'
+import type { Deps } from '../../deps.js'
+import { glucoseReport } from './report.js'
 
 /**
  * `/glucose`: the latest reading with its trend and age, time in range over 24 h, and the 24 h
