@@ -178,7 +178,7 @@ Exit 1 when there was nothing to remove or revoking failed.`,
   for (const integration of INTEGRATIONS) integration.cli?.(program, ctx)
   const simulate = program
     .command('simulate')
-    .description(`"simulate <integration>" runs a local provider simulator (needs no config): ${INTEGRATIONS.filter((i) => i.simulate).map((i) => i.id).join(', ')}`)
+    .description(`a local provider simulator (needs no config): ${INTEGRATIONS.filter((i) => i.simulate).map((i) => `"simulate ${i.id}"`).join(', ')}`)
   for (const integration of INTEGRATIONS) integration.simulate?.(simulate, ctx)
 
   program
