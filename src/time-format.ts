@@ -17,3 +17,29 @@ export function parseSince(value: string, now: number): number | undefined {
   const at = Date.parse(value)
   return Number.isNaN(at) ? undefined : at
 }
+
+/**
+ * The time zone for times shown to a person: `TZ` from `env` when it names an IANA zone,
+ * else the system's (Node reads `TZ` for its own process already).
+ */
+export function resolveTimeZone(env: Record<string, string | undefined>): string {
+  const tz = env.TZ?.replace(/^:/, '')
+  if (tz) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz }) // throws RangeError for a name ICU does not know
+      return tz // as the user spells it (ICU would say Asia/Calcutta for Asia/Kolkata)
+    } catch {
+      // not an IANA name (a POSIX rule such as "EST5EDT,M3.2.0,M11.1.0"): the system's zone
+    }
+  }
+  return Intl.DateTimeFormat().resolvedOptions().timeZone
+}
+
+/** Formats epoch ms as `2026-01-31 09:05` (24 h) wall-clock time in `timeZone`. */
+export function localTimeFormatter(timeZone: string): (ms: number) => string {
+  const format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+  return (ms) => {
+    const p = Object.fromEntries(format.formatToParts(ms).map((part) => [part.type, part.value]))
+    return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`
+  }
+}

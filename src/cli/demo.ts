@@ -12,6 +12,8 @@ import { startDexcomSimulator } from '../integrations/dexcom/simulator/index.js'
 import { pullGlucose } from '../integrations/dexcom/sync.js'
 import { createLogger } from '../log.js'
 import { startFlow } from '../oauth/flow.js'
+import { resolveTimeZone } from '../time-format.js'
+import { readingsTable } from '../integrations/dexcom/cli-readings.js'
 import type { Output } from './output.js'
 
 /** A local fake app registered with the simulator only; not a Dexcom credential. */
@@ -96,7 +98,8 @@ export async function demoCommand(env: Record<string, string | undefined>, out: 
     const stored = readReadings(daemon.deps.db, PROVIDER, 0).length
     out.info(`synced ${stored} readings; the latest:`)
     const recent = readReadings(daemon.deps.db, PROVIDER, daemon.deps.clock.now() - 2 * 60 * 60_000)
-    for (const r of recent.slice(-6)) out.info(`  ${new Date(r.systemTime).toISOString()}  ${r.value ?? '—'} mg/dL  ${r.trend ?? ''}`)
+    // The same table `latchkey dexcom readings` prints, in the same time zone.
+    out.info(readingsTable(recent.slice(-6), config.dexcom.units, resolveTimeZone(env)).map((l) => `  ${l}`).join('\n'))
     out.info(`\n${glucoseReport(daemon.deps).text}\n\nThe daemon keeps syncing every 5 minutes. Try: latchkey dexcom readings --since 24h (LATCHKEY_CONFIG=${configPath}). Ctrl+C to stop.`)
     await new Promise<void>((resolve) => {
       if (opts.signal) opts.signal.addEventListener('abort', () => resolve(), { once: true })

@@ -4,7 +4,7 @@ import type { Db } from '../../db/open.js'
 import { delayText } from './glucose-summary.js'
 import { formatGlucose, mgdlToMmol, trendArrow, type Egv } from './records.js'
 import { readReadings } from './store.js'
-import { parseSince } from '../../time-format.js'
+import { localTimeFormatter, parseSince } from '../../time-format.js'
 import { getProvider } from '../../providers/lookup.js'
 import type { Output } from '../../cli/output.js'
 
@@ -12,6 +12,23 @@ function csvField(v: string | number | null): string {
   if (v === null) return ''
   const s = String(v)
   return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s
+}
+
+/**
+ * The readings table (a header line, then one line per reading): wall-clock time in `timeZone`,
+ * which the header names, the value in `units`, the trend arrow and the device's display time.
+ * `dexcom readings` and the demo print it.
+ */
+export function readingsTable(readings: Egv[], units: 'mg/dL' | 'mmol/L', timeZone: string): string[] {
+  const local = localTimeFormatter(timeZone)
+  const timeHeader = `time (${timeZone})`
+  const timeWidth = Math.max(16, timeHeader.length) // 16: "2026-01-31 09:05"
+  const width = units === 'mmol/L' ? 12 : 11
+  const lines = readings.map((r) => {
+    const value = r.value === null ? '—' : formatGlucose(r.value, units, r.status)
+    return `${local(r.systemTime).padEnd(timeWidth)}  ${value.padStart(width)}  ${(trendArrow(r.trend) || ' ').padEnd(5)}  ${r.displayTime ?? ''}`
+  })
+  return [`${timeHeader.padEnd(timeWidth)}  ${'value'.padStart(width)}  trend  display time`, ...lines]
 }
 
 /** `latchkey dexcom readings`' options, parsed by main.ts (`since` is already known to parse). */
@@ -26,7 +43,7 @@ export interface ReadingsFlags {
  * `latchkey dexcom readings`: prints the stored readings (what the dexcom-sync job pulled) since
  * a time, as a table, CSV or JSON, values in `dexcom.units`. Reads SQLite only; no network.
  */
-export function dexcomReadingsCommand(deps: { config: Config; db: Db; clock: Clock }, values: ReadingsFlags, out: Output): number {
+export function dexcomReadingsCommand(deps: { config: Config; db: Db; clock: Clock; timeZone: string }, values: ReadingsFlags, out: Output): number {
   const since = parseSince(values.since, deps.clock.now())
   if (since === undefined) throw new TypeError('"since" must be checked by the caller')
   const providerId = values.provider ?? deps.config.dexcom.provider
@@ -67,14 +84,9 @@ export function dexcomReadingsCommand(deps: { config: Config; db: Db; clock: Clo
     return 0
   }
   if (readings.length === 0) {
-    out.error(`no ${providerId} readings since ${new Date(since).toISOString()} (the daemon syncs every ${Math.round(deps.config.dexcom.syncIntervalMs / 60_000)} min; Dexcom data arrives up to ${delayText(deps.config.dexcom.dataDelayMinutes)} late)`)
+    out.error(`no ${providerId} readings since ${localTimeFormatter(deps.timeZone)(since)} (${deps.timeZone}) (the daemon syncs every ${Math.round(deps.config.dexcom.syncIntervalMs / 60_000)} min; Dexcom data arrives up to ${delayText(deps.config.dexcom.dataDelayMinutes)} late)`)
     return 0
   }
-  const lines = readings.map((r) => {
-    const when = `${new Date(r.systemTime).toISOString().slice(0, 16).replace('T', ' ')}Z`
-    const value = r.value === null ? '—' : formatGlucose(r.value, units, r.status)
-    return `${when}  ${value.padStart(units === 'mmol/L' ? 12 : 11)}  ${trendArrow(r.trend) || ' '}  ${r.displayTime ?? ''}`
-  })
-  out.info([`time (UTC)         ${'value'.padStart(units === 'mmol/L' ? 12 : 11)}  trend  display time`, ...lines].join('\n'))
+  out.info(readingsTable(readings, units, deps.timeZone).join('\n'))
   return 0
 }

@@ -30,8 +30,8 @@ export const integration = defineIntegration({
       .addHelpText('after', ctx.after('The table uses $TZ (or the system time zone) and names it.', 'latchkey dexcom readings', 'latchkey dexcom readings --since 7d --csv > week.csv', 'TZ=Europe/Berlin latchkey dexcom readings --since 2026-01-31T08:00Z'))
       .action(async (opts: { since: string; csv?: boolean; json?: boolean; provider?: string }) => {
         const config = await ctx.loadConfig()
-        const [{ dexcomReadingsCommand }, { systemClock }] = await Promise.all([import('./cli-readings.js'), import('../../clock.js')])
-        ctx.done(await ctx.withDb(config, (db) => dexcomReadingsCommand({ config, db, clock: systemClock }, opts, ctx.out)))
+        const [{ dexcomReadingsCommand }, { systemClock }, { resolveTimeZone }] = await Promise.all([import('./cli-readings.js'), import('../../clock.js'), import('../../time-format.js')])
+        ctx.done(await ctx.withDb(config, (db) => dexcomReadingsCommand({ config, db, clock: systemClock, timeZone: resolveTimeZone(ctx.env) }, opts, ctx.out)))
       })
   },
   simulate(simulate, ctx) {

@@ -69,6 +69,26 @@ t.test('--csv quotes what needs quoting; the default table; --since 90m', async 
   t.notMatch(text, /<40 mg\/dL/, '2 h ago is before 90m')
 })
 
+t.test('the table shows local time in $TZ and names the zone', async (t) => {
+  const { env, now } = setup(t)
+  const kolkata = capture()
+  t.equal(await main(['dexcom', 'readings'], { ...env, TZ: 'Asia/Kolkata' }, kolkata), EXIT.ok)
+  const lines = kolkata.out.join('\n').split('\n')
+  t.match(lines[0], /^time \(Asia\/Kolkata\) {2}\s+value {2}trend {2}display time$/)
+  // UTC+05:30 all year (no DST), computed independently of the formatter.
+  const b = new Date(now - 60 * MIN + 330 * MIN).toISOString().slice(0, 16).replace('T', ' ')
+  t.match(lines[2], new RegExp(`^${b} +112 mg/dL {2}↑ +2026-01-01T00:00:00-08:00$`))
+  t.equal((lines[2] ?? '').indexOf('112') + '112 mg/dL'.length, (lines[0] ?? '').indexOf('value') + 'value'.length, 'values line up under their heading')
+
+  const utc = capture()
+  t.equal(await main(['dexcom', 'readings'], { ...env, TZ: 'UTC' }, utc), EXIT.ok)
+  t.match(utc.out[0], new RegExp(`^time \\(UTC\\) +value[^]*\n${new Date(now - 60 * MIN).toISOString().slice(0, 16).replace('T', ' ')} +112 mg/dL`))
+
+  const posix = capture()
+  t.equal(await main(['dexcom', 'readings'], { ...env, TZ: 'EST5EDT,M3.2.0,M11.1.0x' }, posix), EXIT.ok, 'a TZ Intl cannot name: the system zone, no crash')
+  t.match(posix.out[0], new RegExp(`^time \\(${Intl.DateTimeFormat().resolvedOptions().timeZone.replace('/', '\\/')}\\)`))
+})
+
 t.test('usage errors and unknown providers', async (t) => {
   const { env } = setup(t)
   for (const args of [['dexcom'], ['dexcom', 'readings', '--since', 'yesterday'], ['dexcom', 'readings', '--csv', '--json'], ['dexcom', 'writings']]) {

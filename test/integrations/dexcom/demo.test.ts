@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { demoCommand } from '../../../src/cli/demo.js'
+import { main } from '../../../src/cli/main.js'
 import type { Output } from '../../../src/cli/output.js'
 import { CookieBrowser } from '../../support/cookie-browser.js'
 import { tempDir } from '../../support/deps.js'
@@ -16,7 +17,7 @@ t.test('demo: link → sandbox login → connected → readings printed', async 
   const stop = new AbortController()
   // The user's environment may hold their real daemon's settings: the demo must ignore them.
   const userEnv = { TELEGRAM_BOT_TOKEN: '123456:ABC-real-bot-token-0123456789', LATCHKEY_DEXCOM_SANDBOX_CLIENT_ID: 'their-real-client' }
-  const running = demoCommand({ LATCHKEY_DEMO_DIR: dir, HOME: dir, ...userEnv }, out, { signal: stop.signal })
+  const running = demoCommand({ LATCHKEY_DEMO_DIR: dir, HOME: dir, TZ: 'Asia/Tokyo', ...userEnv }, out, { signal: stop.signal })
   t.teardown(() => stop.abort())
   let link: string | undefined
   for (let i = 0; !link && i < 400; i++) {
@@ -36,7 +37,15 @@ t.test('demo: link → sandbox login → connected → readings printed', async 
   const text = lines.join('\n')
   t.match(text, '✅ Dexcom Sandbox connected')
   t.match(text, /synced \d{4,} readings; the latest:/, 'a 90-day backfill')
-  t.match(text, /\n {2}\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z {2}\d+ mg\/dL/, 'readings are printed')
+  t.match(text, /\n {2}time \(Asia\/Tokyo\) +value {2}trend {2}display time\n {2}\d{4}-\d\d-\d\d \d\d:\d\d +\d+ mg\/dL/, 'readings are printed')
+  // What the demo printed is what `latchkey dexcom readings` prints for the same rows.
+  const printed = text.slice(text.indexOf('  time (')).split('\n').filter((l) => /^ {2}\d{4}-/.test(l)).map((l) => l.slice(2))
+  const table: string[] = []
+  t.equal(await main(['dexcom', 'readings', '--since', '3h'], { LATCHKEY_CONFIG: join(dir, 'config.json'), HOME: dir, TZ: 'Asia/Tokyo' }, { info: (l) => table.push(l), error: (l) => table.push(l) }), 0)
+  const rows = table.join('\n').split('\n')
+  t.ok(printed.length > 0)
+  t.same(rows.slice(rows.indexOf(printed[0] ?? '-'), rows.indexOf(printed[0] ?? '-') + printed.length), printed, 'the same lines as the table')
+  t.equal(rows[0]?.trimEnd(), text.slice(text.indexOf('  time (') + 2).split('\n')[0]?.trimEnd(), 'and the same heading')
   t.notMatch(text, /ERR/)
   stop.abort()
   t.equal(await running, 0)
