@@ -3,6 +3,7 @@ import type { Deps } from '../deps.js'
 import { clearChatState, getChatState, setChatState, type ChatState } from '../db/bot-state.js'
 import { consumeWaitingFlow, getFlowById, setFlowMessage } from '../db/oauth-flows.js'
 import { saveCredentials } from '../db/provider-credentials.js'
+import { prepareUrlConnection } from '../discovery/connect-url.js'
 import { isAppError } from '../errors.js'
 import { startDeviceFlow } from '../oauth/device.js'
 import { startFlow } from '../oauth/flow.js'
@@ -47,7 +48,7 @@ const PLEASE_DELETE =
  * paste mode, straight to the provider), protected from forwarding and without a link preview
  * (oauth-security.md T4). The message id is stored on the flow so its result edits this message.
  */
-export async function sendConnectLink(deps: Deps, api: Api, chatId: number, provider: Provider): Promise<void> {
+export async function sendConnectLink(deps: Deps, api: Api, chatId: number, provider: Provider, note?: string): Promise<void> {
   const name = provider.displayName
   if (provider.redirectMode === 'device') return sendDeviceCode(deps, api, chatId, provider)
   const flow = startFlow(deps, { provider: provider.providerId, chatId })
@@ -61,6 +62,7 @@ export async function sendConnectLink(deps: Deps, api: Api, chatId: number, prov
   const minutes = Math.round((flow.expiresAt - deps.clock.now()) / 60_000)
   const text =
     `${name}: waiting for you to approve… (expires in ${minutes} min)` +
+    (note ? `\n\n${note}` : '') +
     (paste ? `\n\nAfter approving, paste here the code ${name} shows, or the whole address your browser landed on.` : '')
   const sent = await api.sendMessage(chatId, text, { reply_markup: keyboard, ...LINK_OPTIONS })
   setFlowMessage(deps.db, flow.flowId, chatId, sent.message_id)
@@ -90,9 +92,46 @@ async function sendDeviceCode(deps: Deps, api: Api, chatId: number, provider: Pr
   deps.log.info({ provider: provider.providerId, flowId: device.flowId }, 'device flow started from the chat')
 }
 
-/** `connect <provider>`: asks for client credentials when there are none, else sends the link. */
+/**
+ * `connect <url>`: discovery and registration (src/discovery/), then the link, naming where the
+ * user will sign in since the authorization server may not be the MCP server. A server with no
+ * dynamic registration gets the client-id dialog; a refused one a plain message, nothing stored.
+ */
+async function connectUrl(deps: Deps, ctx: Context, url: string): Promise<void> {
+  const chatId = ctx.chat?.id as number
+  clearChatState(deps.db, chatId)
+  let prepared
+  try {
+    prepared = await prepareUrlConnection(deps, url)
+  } catch (err) {
+    if (!isAppError(err)) throw err
+    await ctx.reply(`❌ Cannot connect ${url.slice(0, 200)}: ${err.message}`, { link_preview_options: { is_disabled: true } })
+    return
+  }
+  const { provider, signInHost, serverHost } = prepared
+  if (prepared.kind === 'needs_client') {
+    setChatState(deps.db, { chatId, step: 'client_id', provider: provider.providerId, clientId: null, flowId: null, updatedAt: deps.clock.now() })
+    await ctx.reply(
+      `${serverHost} signs in at ${signInHost}, which does not register apps automatically. Register one there` +
+        `${prepared.registrationPage ? ` (${prepared.registrationPage})` : ''} with this redirect URI:\n${deps.config.redirectUri}\n\n` +
+        `Send me the app's client id. (/cancel to stop.) This connection's id is ${provider.providerId}.`,
+      { link_preview_options: { is_disabled: true } },
+    )
+    return
+  }
+  const note = `You'll sign in at ${signInHost} for ${serverHost}. This connection's id is ${provider.providerId}.`
+  try {
+    await sendConnectLink(deps, ctx.api, chatId, provider, note)
+  } catch (err) {
+    if (!isAppError(err)) throw err
+    await ctx.reply(err.message)
+  }
+}
+
+/** `connect <provider>` (or `connect <url>`): asks for client credentials when there are none, else sends the link. */
 async function connect(deps: Deps, ctx: Context, typed: string): Promise<void> {
   const chatId = ctx.chat?.id as number
+  if (/^https?:\/\//i.test(typed.trim())) return connectUrl(deps, ctx, typed.trim())
   if (!typed.trim()) {
     const keyboard = new InlineKeyboard()
     Object.values(deps.config.providers)
