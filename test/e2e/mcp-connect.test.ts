@@ -106,7 +106,7 @@ t.test('RFC 9207 at the callback of a discovered server that advertises iss', as
     edit(callback)
     const page = await browser.get(callback.href)
     t.equal(page.status, 400, `${name}: 400`)
-    t.match(page.body, /unexpected server/)
+    t.match(page.body, /did not come from/)
     const pending = (await (await d.api(`/oauth/pending/${started.body.state}`)).json()) as { status: string }
     t.equal(pending.status, 'waiting', `${name}: the flow was not touched`)
   }
