@@ -23,17 +23,21 @@ interface PendingAnswer {
  */
 export async function connectCommand(config: Config, providerId: string, out: Output, opts: { reconnect?: boolean } = {}): Promise<number> {
   const api = daemonClient(config)
+  const byUrl = /^https?:\/\//i.test(providerId)
   let started
   try {
-    started = await api.post('oauth/flows', { json: { provider: providerId, exchange: 'daemon' } })
+    // A URL (an MCP server or an issuer) is discovered by the daemon, which answers with the id it gave it.
+    started = await api.post('oauth/flows', { json: { ...(byUrl ? { url: providerId } : { provider: providerId }), exchange: 'daemon' } })
   } catch (err) {
     throw daemonUnreachable(config, err)
   }
-  const body = started.body as unknown as { state?: string; startUrl?: string; userCode?: string; message?: string; expiresAt?: number }
+  const body = started.body as unknown as { state?: string; provider?: string; startUrl?: string; authorizationUrl?: string; userCode?: string; message?: string; expiresAt?: number }
   if (started.statusCode !== 201 || !body.state || !body.startUrl)
     throw new AppError('OAUTH_ERROR', body.message ?? `the daemon answered HTTP ${started.statusCode}`)
 
-  const name = providerName(config, providerId)
+  const name = byUrl ? new URL(providerId).host : providerName(config, providerId)
+  if (byUrl && body.authorizationUrl)
+    out.info(`You'll sign in at ${new URL(body.authorizationUrl).host} for ${name}. This connection's id is ${body.provider} (use it with "latchkey token").`)
   const minutes = body.expiresAt ? Math.max(1, Math.round((body.expiresAt - Date.now()) / 60_000)) : 10
   const code = body.userCode ? `\n\nand enter the code: ${body.userCode}` : ''
   if (opts.reconnect) out.info(`Reconnecting ${name}: the current tokens stay in place until the new connection succeeds.`)

@@ -89,8 +89,8 @@ function buildProgram(env: Env, out: Output, done: (code: number) => void): Comm
   program
     .command('connect')
     .description('connect a provider through the running daemon: prints a link, waits for your approval')
-    .argument('<provider>', 'a provider id (see "latchkey providers")')
-    .addHelpText('after', after('Exit 0 connected, 1 failed or expired, 4 the daemon is not running.', 'latchkey connect dexcom', 'latchkey connect github'))
+    .argument('<provider>', 'a provider id (see "latchkey providers"), or the URL of an MCP server or OAuth issuer')
+    .addHelpText('after', after('Exit 0 connected, 1 failed or expired, 4 the daemon is not running.', 'latchkey connect dexcom', 'latchkey connect github', 'latchkey connect https://mcp.example.com/mcp'))
     .action(async (provider: string) => done(await (await import('./connect.js')).connectCommand(await loadConfigFor(env), provider, out)))
 
   program

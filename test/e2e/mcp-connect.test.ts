@@ -2,12 +2,17 @@
 // dynamic registration, resource indicators and RFC 9207. POST /oauth/flows {"url"} → discovery
 // and registration → the start link through the auto-approving server → tokens for that MCP
 // server only → its tools listed with the stored token → refresh with `resource` → still works.
+import { writeFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import t from 'tap'
+import { main } from '../../src/cli/main.js'
 import { createDeps } from '../../src/deps.js'
 import { TokenSource } from '../../src/oauth/refresh.js'
 import { CookieBrowser } from '../support/cookie-browser.js'
-import { startTestDaemon, type FlowAnswer, type TestDaemon } from '../support/daemon.js'
+import { TEST_API_TOKEN, startTestDaemon, type FlowAnswer, type TestDaemon } from '../support/daemon.js'
+import { tempDir } from '../support/deps.js'
+import { until } from '../bot/harness.js'
 import { listTools } from '../support/mcp-client.js'
 import { mcpWorld } from '../support/mcp-world.js'
 import { codeExchanges } from '../support/oidc-server.js'
@@ -131,4 +136,21 @@ t.test('hostile servers through POST /oauth/flows: a clear 422 and nothing store
   t.match(((await bad.json()) as { message: string }).message, /plain http to mcp\.example\.com is not allowed/)
   const both = await d.api('/oauth/flows', { method: 'POST', body: JSON.stringify({ url: other.mcp.url, provider: 'dexcom' }) })
   t.equal(both.status, 400)
+})
+
+t.test('latchkey connect <url>: the CLI prints where the user signs in and the id, and reports ✅', async (t) => {
+  const { mcp, as } = await mcpWorld(t)
+  const d = await startTestDaemon(t)
+  const dir = tempDir(t)
+  const configPath = join(dir, 'config.json')
+  writeFileSync(configPath, JSON.stringify({ listen: d.config.listen, dataDir: d.config.dataDir, authFile: d.config.authFile, apiToken: TEST_API_TOKEN, logLevel: 'warn' }))
+  const lines: string[] = []
+  const out = { info: (s: string) => lines.push(s), error: (s: string) => lines.push(`ERR ${s}`) }
+  const running = main(['connect', mcp.url], { LATCHKEY_CONFIG: configPath, HOME: dir }, out)
+  const link = await until(() => lines.join('\n').match(/https?:\/\/\S+\/oauth\/start\/[A-Za-z0-9_-]{43}/)?.[0], 60_000)
+  t.ok(link, lines.join('\n'))
+  t.match(lines.join('\n'), `You'll sign in at ${new URL(as.issuer).host} for ${new URL(mcp.url).host}. This connection's id is 127-0-0-1-${new URL(mcp.url).port}`)
+  await new CookieBrowser().get(String(link))
+  t.equal(await running, 0, lines.join('\n'))
+  t.match(lines.join('\n'), new RegExp(`✅ ${new URL(mcp.url).host} connected`))
 })
