@@ -10,7 +10,7 @@ import { buildServer } from './http/server.js'
 import { inThreadJob } from './jobs/in-thread.js'
 import { startScheduler, type Scheduler } from './jobs/scheduler.js'
 import type { ResolveSummary } from './oauth/pending.js'
-import { narrowAuthFileMode, removeStaleTempFiles } from './store/auth-json.js'
+import { recoverAuthFile } from './store/auth-recovery.js'
 import { AppError } from './errors.js'
 import { listenWithRetry } from './http/listen.js'
 import { readCertificateFiles } from './tls/certificate.js'
@@ -38,8 +38,14 @@ export interface Daemon {
 export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 'config'>> = {}): Promise<Daemon> {
   const deps = createDeps(config, overrides)
   const apiToken = ensureApiToken(config)
-  for (const file of await removeStaleTempFiles(config.authFile)) deps.log.warn({ file }, 'removed a temp file left by a killed writer')
-  await narrowAuthFileMode(config.authFile, deps.log)
+  // Tokens kept in the journal or a killed writer's temp file go into auth.json before anything reads it.
+  const recovery = await recoverAuthFile(config.authFile, deps.log).catch((err: unknown) => {
+    // A corrupt or unwritable file is reported by every command that uses it; the daemon still starts.
+    deps.log.error({ reason: (err as Error).message }, 'auth file recovery failed')
+    return { recovered: [], removed: [] }
+  })
+  for (const provider of recovery.recovered) deps.log.warn({ provider }, 'recovered tokens from a temp file left by a killed writer')
+  for (const file of recovery.removed) deps.log.warn({ file }, 'removed a temp file left by a killed writer')
   const tlsFiles = config.tls.mode === 'files' ? config.tls : undefined
   let https
   try {

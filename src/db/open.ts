@@ -31,9 +31,21 @@ export function openDb(file: string, integrations: readonly Pick<Integration, 's
   db.pragma('busy_timeout = 5000')
   db.pragma('foreign_keys = ON')
   db.pragma('synchronous = NORMAL')
-  // Deleted codes and verifiers are overwritten, not left in free pages or the WAL.
+  // Deleted codes and verifiers are zeroed in the database pages. This does not reach older
+  // frames already in the WAL, which keep them until a checkpoint: scrubWal does that when a
+  // flow ends, and the bounds below keep the WAL small in between.
   db.pragma('secure_delete = ON')
+  db.pragma('wal_autocheckpoint = 100') // pages (~400 KB)
+  db.pragma(`journal_size_limit = ${1024 * 1024}`)
   db.exec(findSchema())
   for (const integration of integrations) db.exec(integration.schema)
   return db
+}
+
+/**
+ * Copies the WAL into the database and truncates it, so a spent code or PKCE verifier no longer
+ * lies in old WAL frames. Best effort: with a reader still active the WAL stays until the next one.
+ */
+export function scrubWal(db: Db): void {
+  db.pragma('wal_checkpoint(TRUNCATE)')
 }

@@ -67,7 +67,13 @@ export async function buildServer(deps: Deps, opts: ServerOptions): Promise<Fast
     }
   })
   if (deps.config.tls.mode === 'tailscale-serve') app.addHook('onRequest', tailscaleServeGuard(deps.config.allowedTailnetUsers))
-  await app.register(rateLimit, { max: opts.rateLimitPerMinute ?? 300, timeWindow: '1 minute' })
+  await app.register(rateLimit, {
+    max: opts.rateLimitPerMinute ?? 300,
+    timeWindow: '1 minute',
+    // Said as what it is (the plugin sets Retry-After), not as the error handler's bad_request.
+    errorResponseBuilder: (_request, context) =>
+      Object.assign(new Error(`too many requests: try again in ${context.after}`), { statusCode: context.statusCode, code: context.ban ? 'forbidden' : 'rate_limited' }),
+  })
 
   app.setErrorHandler((err: { statusCode?: number; message: string; code?: string }, request, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500

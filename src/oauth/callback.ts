@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Deps } from '../deps.js'
 import { consumeWaitingFlow, getFlowByState, type Flow } from '../db/oauth-flows.js'
 import { insertPending } from '../db/oauth-pending.js'
+import { scrubWal } from '../db/open.js'
 import { enqueueOutbox } from '../db/outbox.js'
 import { findProvider, providerName } from '../providers/lookup.js'
 import { TOKEN_PATTERN } from './random.js'
@@ -94,7 +95,7 @@ export function acceptCallback(
   secure: boolean,
 ): CallbackResult {
   const now = deps.clock.now()
-  return deps.db.transaction((): CallbackResult => {
+  const result = deps.db.transaction((): CallbackResult => {
     const flow = getFlowByState(deps.db, query.state)
     if (!flow || flow.status !== 'waiting' || flow.expiresAt <= now) return { kind: 'rejected', reason: 'unknown_state' }
     const cookie = readCookie(cookieHeader, stateCookieName(query.state, secure))
@@ -117,6 +118,9 @@ export function acceptCallback(
     insertPending(deps.db, { state: query.state, code: query.code, receivedAt: now })
     return { kind: 'received', flow: { ...flow, status: 'exchanging', callbackAt: now } }
   }).immediate()
+  // The flow ended here: its verifier must not stay behind in old WAL frames.
+  if (result.kind === 'provider_error') scrubWal(deps.db)
+  return result
 }
 
 /** True when the request carries the binding cookie of `state`: the browser that opened this flow's start link. */

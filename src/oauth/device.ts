@@ -6,7 +6,8 @@ import { AppError, isAppError } from '../errors.js'
 import { withStoredCredentials } from '../providers/credentials.js'
 import { findProvider, getProvider, providerName, requireClient } from '../providers/lookup.js'
 import type { Provider } from '../providers/schema.js'
-import { saveOAuthEntry } from '../store/auth-json.js'
+import { scrubWal } from '../db/open.js'
+import { reserveForTokens, saveOAuthEntry } from '../store/auth-json.js'
 import { finishExchangingFlow } from './finish.js'
 import { randomToken } from './random.js'
 import { flowReport } from './report.js'
@@ -177,6 +178,13 @@ export async function pollDeviceFlows(deps: Deps): Promise<string[]> {
     const configured = flow && findProvider(deps.config, flow.provider)
     if (!flow || !configured) continue
     const provider = withStoredCredentials(deps.db, configured)
+    // Poll only when an answer with tokens could be kept: the device code is single-use once it succeeds.
+    try {
+      await reserveForTokens(deps.config.authFile, deps.log)
+    } catch (err) {
+      deps.log.warn({ provider: flow.provider, flowId: flow.id, reason: (err as Error).message }, 'device poll skipped: the auth file cannot take tokens')
+      continue
+    }
     let raw: RawResponse
     try {
       raw = await fetchToken(deps.http, buildTokenRequest(provider, { grantType: 'device_code', deviceCode: row.device_code }, flow.tokenUrl))
@@ -210,6 +218,7 @@ function endDeviceFlow(deps: Pick<Deps, 'db' | 'config' | 'clock'>, flow: Flow, 
     if (consumeWaitingFlow(deps.db, flow.state, now, { status, error, finished: true }))
       enqueueOutbox(deps.db, flowReport({ ...flow, status, error }, now, providerName(deps.config, flow.provider)))
   })()
+  scrubWal(deps.db)
 }
 
 async function connectDeviceFlow(deps: Deps, flow: Flow, outcome: Extract<DevicePoll, { kind: 'tokens' }>['outcome']): Promise<void> {

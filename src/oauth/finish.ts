@@ -2,6 +2,7 @@ import type { Deps } from '../deps.js'
 import { upsertConsent } from '../db/connections.js'
 import { finishFlow, type Flow } from '../db/oauth-flows.js'
 import { deletePending } from '../db/oauth-pending.js'
+import { scrubWal } from '../db/open.js'
 import { enqueueOutbox } from '../db/outbox.js'
 import { providerName } from '../providers/lookup.js'
 import { flowReport } from './report.js'
@@ -26,5 +27,6 @@ export function finishExchangingFlow(deps: Pick<Deps, 'db' | 'config'>, flow: Fl
       upsertConsent(deps.db, { provider: flow.provider, now, requestedScopes: flow.requestedScopes, grantedScopes: outcome.grantedScopes })
     enqueueOutbox(deps.db, flowReport(ended, now, providerName(deps.config, flow.provider)))
   })()
+  scrubWal(deps.db)
 }
 

@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto'
 import { threadId } from 'node:worker_threads'
 import type { Deps } from '../deps.js'
 import { expireFlows, getFlowByState, purgeFinishedFlows } from '../db/oauth-flows.js'
+import { scrubWal } from '../db/open.js'
 import { claimPending, markCodeSent, type PendingCode } from '../db/oauth-pending.js'
 import { enqueueOutbox } from '../db/outbox.js'
 import { isAppError } from '../errors.js'
 import { withStoredCredentials } from '../providers/credentials.js'
 import { findProvider, providerName } from '../providers/lookup.js'
-import { readAuthFile, saveOAuthEntry } from '../store/auth-json.js'
+import { reserveForTokens, saveOAuthEntry } from '../store/auth-json.js'
 import { pollDeviceFlows } from './device.js'
 import { finishExchangingFlow, type Outcome } from './finish.js'
 import { flowReport } from './report.js'
@@ -37,9 +38,10 @@ async function exchange(deps: Deps, pending: PendingCode, worker: string): Promi
   const configured = findProvider(deps.config, flow.provider)
   if (!configured) return { status: 'failed', error: 'provider_removed' }
   const provider = withStoredCredentials(deps.db, configured)
-  // Spend the single-use code only when its tokens can be kept: a corrupt auth.json refuses writes.
+  // Spend the single-use code only when its tokens can be kept: room in the journal is made
+  // now (a full disk, a read-only directory or a corrupt auth.json fail here, before the POST).
   try {
-    await readAuthFile(deps.config.authFile)
+    await reserveForTokens(deps.config.authFile, deps.log)
   } catch (err) {
     deps.log.error({ provider: flow.provider, flowId: flow.id, reason: (err as Error).message }, 'the auth file cannot take tokens; the code was not exchanged')
     return { status: 'failed', error: 'auth_file_unwritable' }
@@ -94,6 +96,7 @@ export async function resolvePending(deps: Deps, worker = `${process.pid}.${thre
       summary.changedStates.push(flow.state)
     }
   })()
+  if (summary.expired > 0) scrubWal(deps.db)
 
   for (const pending of claimPending(deps.db, worker, now, CLAIM_STALE_MS)) {
     const outcome = await exchange(deps, pending, worker)

@@ -13,8 +13,7 @@ import { AppError, isAppError } from '../errors.js'
 import { withStoredCredentials } from '../providers/credentials.js'
 import { getProvider, providerName } from '../providers/lookup.js'
 import type { Provider } from '../providers/schema.js'
-import { withAuthLock } from '../store/auth-lock.js'
-import { asOAuthEntry, readAuthFile, writeAuthFileAtomic, type OAuthEntry } from '../store/auth-json.js'
+import { asOAuthEntry, readAuthFile, withAuthSession, type OAuthEntry } from '../store/auth-json.js'
 import { AuthFileReader } from '../store/auth-read-cache.js'
 import { humanDuration } from '../time-format.js'
 import { backoffMs, inDailyWindow, nextWindowEnd, shouldRefresh } from './refresh-policy.js'
@@ -36,6 +35,8 @@ export type TokenDeps = Pick<Deps, 'config' | 'db' | 'clock' | 'http' | 'log'>
 export class TokenSource {
   readonly #deps: TokenDeps
   readonly #inflight = new Map<string, Promise<OAuthEntry>>()
+  /** Providers whose odd expires_in was already reported (once per process is enough). */
+  readonly #warnedOddLifetime = new Set<string>()
   readonly #reader: AuthFileReader
 
   constructor(deps: TokenDeps) {
@@ -78,10 +79,9 @@ export class TokenSource {
   #refreshUnderLock(provider: Provider, minValidityMs: number, rejected?: string): Promise<OAuthEntry> {
     const { config, db, clock, http, log } = this.#deps
     const id = provider.providerId
-    return withAuthLock(config.authFile, async () => {
+    return withAuthSession(config.authFile, async (session) => {
       const now = clock.now()
-      const auth = await readAuthFile(config.authFile)
-      const entry = asOAuthEntry(auth[id])
+      let entry = asOAuthEntry(session.current[id])
       if (!entry) throw new AppError('NOT_CONNECTED', `${provider.displayName} is not connected: run "latchkey connect ${id}"`)
       const connection = ensureConnection(db, id, now, provider.scopes)
       if (connection.status === 'needs_reauth') throw needsReauth(provider)
@@ -94,6 +94,8 @@ export class TokenSource {
       }
       if (connection.nextAttemptAt !== null && now < connection.nextAttemptAt) return this.#failing(provider, connection, entry, now)
 
+      // Room for the answer is made before the request: once the provider rotates, nothing may fail.
+      await session.reserve()
       const request = buildTokenRequest(provider, { grantType: 'refresh_token', refreshToken: entry.refresh })
       let error: string
       let retryAt: number | undefined
@@ -101,18 +103,19 @@ export class TokenSource {
         const outcome = parseTokenResponse(provider, await fetchToken(http, request), clock.now(), entry.refresh)
         if (outcome.kind === 'tokens') {
           const next: OAuthEntry = { ...outcome.entry, ...(outcome.entry.scope === undefined && entry.scope ? { scope: entry.scope } : {}) }
-          await writeAuthFileAtomic(config.authFile, { ...auth, [id]: next }, log, auth).catch((err: unknown) => {
-            // The provider may have rotated the refresh token already: the next refresh can then only fail (D3).
-            log.error({ provider: id, reason: (err as Error).message }, 'refreshed tokens could not be saved')
-            throw err
-          })
+          // Journal first, then auth.json: if the file cannot be written the tokens wait in the journal.
+          await session.keep(id, next)
+          if (outcome.oddExpiresIn && !this.#warnedOddLifetime.has(id)) {
+            this.#warnedOddLifetime.add(id)
+            log.warn({ provider: id, reason: outcome.oddExpiresIn }, 'token lifetime unknown: used until the provider rejects it')
+          }
           recordRefreshSuccess(db, id, clock.now(), outcome.grantedScopes)
           log.info({ provider: id, expiresInMs: next.expires === undefined ? null : next.expires - clock.now() }, 'token refreshed')
           return next
         }
         if (outcome.kind === 'oauth_error' && outcome.error === 'invalid_grant') {
           // D3: if the stored refresh token changed, another writer won the race: use theirs.
-          const current = asOAuthEntry((await readAuthFile(config.authFile))[id])
+          const current = asOAuthEntry((await readAuthFile(config.authFile, log))[id])
           if (current && current.refresh !== entry.refresh) return current
           if (!provider.transientRefreshWindow || !inDailyWindow(now, provider.transientRefreshWindow)) {
             this.#reportNeedsReauth(provider, now, 'invalid_grant')
@@ -122,6 +125,11 @@ export class TokenSource {
           error = 'invalid_grant_in_maintenance_window'
           retryAt = nextWindowEnd(now, provider.transientRefreshWindow) + Math.round(Math.random() * 60_000)
         } else error = outcome.kind === 'oauth_error' ? outcome.error : 'bad_response'
+        if (outcome.kind === 'bad_response' && outcome.refreshToken !== undefined) {
+          // Unusable answer, but the provider may have rotated: its new refresh token is the only one that works now.
+          entry = { ...entry, refresh: outcome.refreshToken }
+          await session.keep(id, entry)
+        }
         log.warn({ provider: id, status: outcome.status, error }, 'token refresh refused')
       } catch (err) {
         if (!isAppError(err, 'PROVIDER_UNREACHABLE')) throw err
@@ -130,7 +138,7 @@ export class TokenSource {
       }
       const updated = recordRefreshFailure(db, id, now, error, retryAt ?? now + backoffMs(connection.failureCount + 1))
       return this.#failing(provider, updated, entry, now)
-    })
+    }, log)
   }
 
   /** While refreshes fail: keep the tokens, use the current one while it lasts, tell the user once when it runs out. */

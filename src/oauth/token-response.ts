@@ -10,18 +10,54 @@ export interface RawResponse {
 }
 
 export type TokenOutcome =
-  | { kind: 'tokens'; entry: OAuthEntry; grantedScopes: string[] | null }
+  | {
+      kind: 'tokens'
+      entry: OAuthEntry
+      grantedScopes: string[] | null
+      /** Set when expires_in was there but unusable (0, negative, absurd, not a number): the lifetime is unknown. */
+      oddExpiresIn?: string
+    }
   | { kind: 'oauth_error'; status: number; error: string; description?: string }
-  | { kind: 'bad_response'; status: number; reason: string }
+  | {
+      kind: 'bad_response'
+      status: number
+      reason: string
+      /** A new refresh token found in a response rejected for another reason: the old one may be spent, so keep it. */
+      refreshToken?: string
+    }
 
-// expires_in arrives as a number from most providers and as a numeric string from a few.
+/** No access token lives longer than this, whatever the provider says. */
+export const MAX_TOKEN_LIFETIME_SECONDS = 365 * 24 * 60 * 60
+/** Past this, expires_in is nonsense (2^53 − 1 was seen), not a long lifetime: unknown instead. */
+const ABSURD_LIFETIME_SECONDS = 10 * MAX_TOKEN_LIFETIME_SECONDS
+
+const RefreshTokenSchema = z.string().min(1).max(16_384)
+
+// Only the access token decides whether a response is usable: a rotating provider has already
+// spent the old refresh token, so no other field may make us throw the answer away.
 const TokenBodySchema = z.object({
   access_token: z.string().min(1).max(16_384),
-  token_type: z.string().min(1).max(64).optional(),
-  expires_in: z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)]).pipe(z.number().int().positive()).optional(),
-  refresh_token: z.string().min(1).max(16_384).optional(),
-  scope: z.string().max(4096).optional(),
+  token_type: z.string().min(1).max(64).optional().catch(undefined),
+  expires_in: z.unknown().optional(),
+  refresh_token: RefreshTokenSchema.optional(),
+  scope: z.string().max(4096).optional().catch(undefined),
 })
+
+/**
+ * expires_in as whole seconds, or undefined (unknown lifetime) with the reason when it is there
+ * but unusable. Numbers and numeric strings ("3600", "3.5") are accepted, fractions floored,
+ * and anything over MAX_TOKEN_LIFETIME_SECONDS capped.
+ */
+export function lifetimeSeconds(value: unknown): { seconds?: number; odd?: string } {
+  if (value === undefined || value === null) return {}
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : Number.NaN
+  const shown = String(value).slice(0, 24)
+  if (!Number.isFinite(n)) return { odd: `expires_in ${JSON.stringify(shown)} is not a number` }
+  const seconds = Math.floor(n)
+  if (seconds <= 0) return { odd: `expires_in ${shown} is not positive` }
+  if (seconds > ABSURD_LIFETIME_SECONDS) return { odd: `expires_in ${shown} is absurdly long` }
+  return { seconds: Math.min(seconds, MAX_TOKEN_LIFETIME_SECONDS) }
+}
 
 const ErrorBodySchema = z.object({
   error: z.string().min(1),
@@ -100,19 +136,24 @@ export function parseTokenResponse(
   const parsed = TokenBodySchema.safeParse(body)
   if (!parsed.success) {
     const fields = [...new Set(parsed.error.issues.map((i) => i.path.join('.') || '(body)'))].join(', ')
-    return { kind: 'bad_response', status: raw.status, reason: `the token response is missing or has invalid fields: ${fields}` }
+    const refresh = RefreshTokenSchema.safeParse((body as Record<string, unknown> | null)?.refresh_token)
+    const outcome: TokenOutcome = { kind: 'bad_response', status: raw.status, reason: `the token response is missing or has invalid fields: ${fields}` }
+    // Not enumerable: an outcome gets logged, and the token must never be.
+    if (refresh.success) Object.defineProperty(outcome, 'refreshToken', { value: refresh.data, enumerable: false })
+    return outcome
   }
   const t = parsed.data
   const tokenType = t.token_type === undefined || t.token_type.toLowerCase() === 'bearer' ? 'Bearer' : t.token_type
   const grantedScopes = t.scope === undefined ? null : splitScopes(t.scope)
   const refresh = t.refresh_token ?? previousRefreshToken
+  const lifetime = lifetimeSeconds(t.expires_in)
   const entry: OAuthEntry = {
     type: 'oauth',
     access: t.access_token,
     ...(refresh !== undefined ? { refresh } : {}),
-    ...(t.expires_in !== undefined ? { expires: now + Math.min(t.expires_in, provider.maxTokenLifetimeSeconds ?? Infinity) * 1000 } : {}),
+    ...(lifetime.seconds !== undefined ? { expires: now + Math.min(lifetime.seconds, provider.maxTokenLifetimeSeconds ?? Infinity) * 1000 } : {}),
     ...(grantedScopes ? { scope: grantedScopes.join(' ') } : {}),
     tokenType,
   }
-  return { kind: 'tokens', entry, grantedScopes }
+  return { kind: 'tokens', entry, grantedScopes, ...(lifetime.odd ? { oddExpiresIn: lifetime.odd } : {}) }
 }

@@ -1,9 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import { constants, promises as fs } from 'node:fs'
-import { basename, dirname, join } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { AppError } from '../errors.js'
-import { withAuthLock } from './auth-lock.js'
-import { parseObjectKeepingRaw, stringifyKeepingRaw } from './json-raw.js'
+import { preserveCorrupt } from './auth-corrupt.js'
+import { AuthJournal, readJournal, type JournalRecord } from './auth-journal.js'
+import { holdsAuthLock, withAuthLock } from './auth-lock.js'
+import { fsError } from './fs-errors.js'
+import { inheritRaw, parseObjectKeepingRaw, stringifyKeepingRaw } from './json-raw.js'
 
 /** One provider's tokens, in the format other agent tools already read (DESIGN.md). */
 export interface OAuthEntry {
@@ -34,57 +38,101 @@ export function asOAuthEntry(value: unknown): OAuthEntry | undefined {
 }
 
 /**
- * Saves the unreadable bytes beside the file (0600) once, and returns the copy's path.
- * A corrupt file is never taken for an empty one: that is how other tools lost every credential.
+ * A file that does not parse is read again this many times, over about 300 ms, before it is
+ * called corrupt: another tool that rewrites it in place (truncate, then write) leaves it
+ * briefly empty or half-written.
  */
-async function preserveCorrupt(path: string, bytes: Buffer): Promise<string> {
-  const dir = dirname(path)
-  const prefix = `${basename(path)}.corrupt-`
-  for (const name of await fs.readdir(dir)) {
-    if (!name.startsWith(prefix)) continue
-    const existing = await fs.readFile(join(dir, name)).catch(() => undefined)
-    if (existing?.equals(bytes)) return join(dir, name)
+const CORRUPT_REREADS = [10, 20, 40, 80, 150]
+
+async function readBytes(path: string): Promise<Buffer | undefined> {
+  try {
+    return await fs.readFile(path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw fsError(path, err, 'read')
   }
-  const copy = join(dir, `${prefix}${new Date().toISOString().replace(/[:.]/g, '-')}`)
-  await fs.writeFile(copy, bytes, { mode: 0o600, flag: 'wx' })
-  return copy
+}
+
+function parse(bytes: Buffer): Record<string, unknown> | undefined {
+  try {
+    return parseObjectKeepingRaw(bytes.toString('utf8'))
+  } catch {
+    return undefined
+  }
+}
+
+/** The file as it is on disk (no journal), or AUTH_FILE_CORRUPT after a few re-reads. */
+async function readFileOnly(path: string): Promise<AuthFile> {
+  let bytes = await readBytes(path)
+  for (const delay of [0, ...CORRUPT_REREADS]) {
+    if (delay) {
+      await sleep(delay)
+      bytes = await readBytes(path)
+    }
+    if (bytes === undefined) return {}
+    const parsed = parse(bytes)
+    if (parsed) return parsed
+  }
+  const copy = await preserveCorrupt(path, bytes as Buffer).catch((err: unknown) => {
+    throw fsError(`a copy of ${path}`, err, 'write')
+  })
+  throw new AppError(
+    'AUTH_FILE_CORRUPT',
+    `${path} is not a valid JSON object, so latchkey will not write to it (a copy is saved at ${copy}). ` +
+      'Repair the file by hand, or move it away to start empty, then try again.',
+  )
 }
 
 /**
- * Reads auth.json. A missing file is an empty store; a file that does not parse as a JSON
- * object throws AUTH_FILE_CORRUPT (after saving a copy) so that nothing overwrites it. Entries
- * are remembered as read, so a later write keeps the ones it did not change byte for byte.
+ * The file with the journal's records laid over it (auth-journal.ts). A record replaces the
+ * entry it was made from; one whose entry someone has since replaced otherwise is stale.
+ * `changed` says whether auth.json is behind the journal.
  */
-export async function readAuthFile(path: string): Promise<AuthFile> {
-  let bytes: Buffer
-  try {
-    bytes = await fs.readFile(path)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
-    throw err
+function overlay(file: AuthFile, records: JournalRecord[], log?: AuthStoreLog): { content: AuthFile; changed: boolean } {
+  if (records.length === 0) return { content: file, changed: false }
+  const content: AuthFile = { ...file }
+  inheritRaw(content, file)
+  let changed = false
+  for (const record of records) {
+    const current = asOAuthEntry(content[record.provider])
+    if (current && current.refresh === record.entry.refresh && current.access === record.entry.access) continue
+    if (current && current.refresh !== record.replaces) {
+      log?.warn({ provider: record.provider }, 'a kept token answer is older than the entry in the auth file; the file wins')
+      continue
+    }
+    content[record.provider] = record.entry
+    changed = true
   }
-  let parsed: Record<string, unknown> | undefined
-  try {
-    parsed = parseObjectKeepingRaw(bytes.toString('utf8'))
-  } catch {
-    parsed = undefined
-  }
-  if (!parsed) {
-    const copy = await preserveCorrupt(path, bytes)
-    throw new AppError(
-      'AUTH_FILE_CORRUPT',
-      `${path} is not a valid JSON object, so latchkey will not write to it (a copy is saved at ${copy}). ` +
-        'Repair the file by hand, or move it away to start empty, then try again.',
-    )
-  }
-  return parsed
+  return { content, changed }
 }
 
-/** A failed write, named for the user: the file itself is unchanged (the temp file took the hit). */
-function unwritable(path: string, err: unknown): AppError {
-  const code = (err as NodeJS.ErrnoException).code ?? 'unknown error'
-  const why = code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT' ? ': the disk is full or a size limit was hit' : code === 'EACCES' || code === 'EPERM' ? ': permission denied' : ''
-  return new AppError('AUTH_FILE_UNWRITABLE', `${path} could not be written (${code}${why}); it is unchanged. Free space or fix its directory, then try again.`)
+/**
+ * Reads auth.json with any new tokens still waiting in the journal applied (and, when this
+ * thread does not hold the lock, written to the file now if it can be). A missing file is an
+ * empty store; one that stays unparseable over a few re-reads throws AUTH_FILE_CORRUPT (after
+ * saving a copy) so that nothing overwrites it. Entries are remembered as read, so a later
+ * write keeps the ones it did not change byte for byte.
+ */
+export async function readAuthFile(path: string, log?: AuthStoreLog): Promise<AuthFile> {
+  const file = await readFileOnly(path)
+  const records = await readJournal(path)
+  if (records.length === 0) return file
+  if (!holdsAuthLock(path)) {
+    const applied = await withAuthLock(path, async () => (await openSession(path, log)).current, { timeoutMs: 2_000 }).catch(() => undefined)
+    if (applied) return applied
+  }
+  return overlay(file, records, log).content
+}
+
+/** Where the bytes go: the target of a symlinked auth.json (followed to the end), else the path. */
+async function writeTarget(path: string): Promise<string> {
+  let target = path
+  for (let hops = 0; hops < 40; hops++) {
+    const stat = await fs.lstat(target).catch(() => undefined)
+    if (!stat?.isSymbolicLink()) return target
+    target = resolve(dirname(target), await fs.readlink(target))
+  }
+  throw fsError(path, Object.assign(new Error('symlink loop'), { code: 'ELOOP' }), 'write')
 }
 
 /**
@@ -95,44 +143,126 @@ export async function narrowAuthFileMode(path: string, log?: AuthStoreLog): Prom
   const current = await fs.stat(path).catch(() => undefined)
   if (!current || (current.mode & 0o077) === 0) return
   log?.warn({ file: path, mode: (current.mode & 0o777).toString(8) }, 'auth file was readable by others; narrowing it to 0600')
-  await fs.chmod(path, 0o600)
+  await fs.chmod(path, 0o600).catch((err: unknown) => {
+    throw fsError(path, err, 'write')
+  })
+}
+
+/** The temp files of an auth file's writers: `.<name>.<pid>.<hex>.tmp` in the target's directory. */
+export function tempFilePattern(target: string): RegExp {
+  return new RegExp(`^\\.${basename(target).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`)
 }
 
 /**
  * Replaces auth.json atomically and durably (oauth-security.md §5): a 0600 temp file in the
  * same directory, write, fsync, rename over the target, fsync the directory. A crash at any
- * point leaves either the old or the new file, never a truncated one. Members unchanged from
- * `basis` (the content as read) are written back byte for byte.
+ * point leaves either the old or the new file, never a truncated one. A symlinked auth.json is
+ * written through to its target. Members unchanged from `basis` (the content as read) are
+ * written back byte for byte. Every failure is AUTH_FILE_UNWRITABLE and leaves the file as it was.
  */
 export async function writeAuthFileAtomic(path: string, data: AuthFile, log?: AuthStoreLog, basis?: AuthFile): Promise<void> {
-  const dir = dirname(path)
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 })
-  await narrowAuthFileMode(path, log)
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
-  const handle = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600).catch((err: unknown) => {
-    throw unwritable(path, err)
-  })
+  const target = await writeTarget(path)
+  const dir = dirname(target)
+  const fail = (err: unknown) => {
+    throw fsError(path, err, 'write')
+  }
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 }).catch(fail)
+  await narrowAuthFileMode(target, log)
+  const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
+  const handle = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600).catch(fail)
   try {
     await handle.writeFile(stringifyKeepingRaw(data, basis))
     await handle.sync()
   } catch (err) {
-    await handle.close()
-    await fs.rm(tmp, { force: true })
-    throw unwritable(path, err)
+    await handle.close().catch(() => undefined)
+    await fs.rm(tmp, { force: true }).catch(() => undefined)
+    fail(err)
   }
-  await handle.close()
-  try {
-    await fs.rename(tmp, path)
-  } catch (err) {
-    await fs.rm(tmp, { force: true })
-    throw unwritable(path, err)
-  }
-  const dirHandle = await fs.open(dir, 'r')
+  await handle.close().catch(fail)
+  await fs.rename(tmp, target).catch(async (err: unknown) => {
+    await fs.rm(tmp, { force: true }).catch(() => undefined)
+    fail(err)
+  })
+  const dirHandle = await fs.open(dir, 'r').catch(fail)
   try {
     await dirHandle.sync()
+  } catch (err) {
+    fail(err)
   } finally {
     await dirHandle.close()
   }
+}
+
+/** What a locked section of auth.json can do (see withAuthSession). */
+export interface AuthSession {
+  /** The content: the file with the journal applied. */
+  readonly current: AuthFile
+  /** Makes room in the journal for one token answer. Call before a token request: it throws AUTH_FILE_UNWRITABLE then, not after. */
+  reserve(): Promise<void>
+  /**
+   * Keeps new tokens for `providerId`: appended to the journal and fsynced first, then written to
+   * auth.json. Returns false when auth.json could not be written yet; the tokens are then safe in
+   * the journal and applied at the next chance. Throws only when neither could be written.
+   */
+  keep(providerId: string, entry: OAuthEntry): Promise<boolean>
+  /** Replaces the whole file (keys left alone keep their bytes). */
+  write(next: AuthFile): Promise<void>
+}
+
+async function openSession(path: string, log?: AuthStoreLog): Promise<AuthSession> {
+  const journal = new AuthJournal(path)
+  const file = await readFileOnly(path)
+  const records = await readJournal(path)
+  let { content: current, changed } = overlay(file, records, log)
+  let basis = file
+  let pending = records.length > 0 // the journal holds records this write makes redundant
+  const write = async (next: AuthFile): Promise<void> => {
+    await writeAuthFileAtomic(path, next, log, basis)
+    current = next
+    basis = next
+    if (pending) await journal.clear().catch(() => undefined)
+    pending = false
+    changed = false
+  }
+  if (changed) {
+    // Tokens an earlier run kept but could not write: write them now, or keep them waiting.
+    await write(current).catch((err: unknown) => log?.warn({ file: path, reason: (err as Error).message }, 'kept tokens could not be written to the auth file yet'))
+  } else if (pending) {
+    await journal.clear().catch(() => undefined)
+    pending = false
+  }
+  return {
+    get current() {
+      return current
+    },
+    reserve: () => journal.reserve(),
+    async keep(providerId, entry) {
+      const replaces = asOAuthEntry(current[providerId])?.refresh
+      const next: AuthFile = { ...current, [providerId]: entry }
+      inheritRaw(next, current)
+      let journaled = true
+      await journal.append({ provider: providerId, entry: entry as unknown as Record<string, unknown>, ...(replaces !== undefined ? { replaces } : {}) }).catch(() => (journaled = false))
+      pending ||= journaled
+      try {
+        await write(next)
+        return true
+      } catch (err) {
+        if (!journaled) throw err
+        current = next
+        log?.warn({ file: path, provider: providerId, reason: (err as Error).message }, 'new tokens are kept in the journal until the auth file can be written')
+        return false
+      }
+    },
+    write,
+  }
+}
+
+/**
+ * Runs `fn` under the cross-process lock with a session on auth.json: the file is read (the
+ * journal applied and, if it can be, written), and `fn` may reserve, keep tokens or rewrite.
+ */
+export async function withAuthSession<T>(path: string, fn: (session: AuthSession) => Promise<T>, log?: AuthStoreLog): Promise<T> {
+  return withAuthLock(path, async () => fn(await openSession(path, log)))
 }
 
 /**
@@ -144,47 +274,24 @@ export async function updateAuthFile(
   mutate: (current: AuthFile) => AuthFile | Promise<AuthFile>,
   log?: AuthStoreLog,
 ): Promise<AuthFile> {
-  return withAuthLock(path, async () => {
-    const current = await readAuthFile(path)
-    const next = await mutate(current)
-    await writeAuthFileAtomic(path, next, log, current)
-    return next
-  })
+  return withAuthSession(
+    path,
+    async (session) => {
+      const next = await mutate(session.current)
+      inheritRaw(next, session.current)
+      await session.write(next)
+      return next
+    },
+    log,
+  )
 }
 
-/** Stores one provider's tokens, keeping every other key of the file. */
-export async function saveOAuthEntry(path: string, providerId: string, entry: OAuthEntry, log?: AuthStoreLog): Promise<void> {
-  await updateAuthFile(path, (current) => ({ ...current, [providerId]: entry }), log)
+/** Makes room for a token answer before a code or device exchange (AUTH_FILE_UNWRITABLE or AUTH_FILE_CORRUPT if none). */
+export async function reserveForTokens(path: string, log?: AuthStoreLog): Promise<void> {
+  await withAuthSession(path, (session) => session.reserve(), log)
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-/**
- * Removes temp files left by writers that were killed mid-write (their pid is in the name and
- * no longer running). A live writer's temp file is left alone. Returns the removed paths.
- */
-export async function removeStaleTempFiles(path: string): Promise<string[]> {
-  const dir = dirname(path)
-  const pattern = new RegExp(`^\\.${basename(path).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`)
-  const removed: string[] = []
-  let names: string[]
-  try {
-    names = await fs.readdir(dir)
-  } catch {
-    return removed
-  }
-  for (const name of names) {
-    const pid = Number(pattern.exec(name)?.[1])
-    if (!pid || processAlive(pid)) continue
-    await fs.rm(join(dir, name), { force: true })
-    removed.push(join(dir, name))
-  }
-  return removed
+/** Stores one provider's tokens (journal first), keeping every other key of the file. */
+export async function saveOAuthEntry(path: string, providerId: string, entry: OAuthEntry, log?: AuthStoreLog): Promise<boolean> {
+  return withAuthSession(path, (session) => session.keep(providerId, entry), log)
 }

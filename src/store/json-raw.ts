@@ -85,3 +85,12 @@ export function stringifyKeepingRaw(object: Record<string, unknown>, basis: obje
     })
   return members.length ? `{\n${members.join(',\n')}\n}\n` : '{}\n'
 }
+
+/**
+ * Lets `target` (a copy of `source` with some members replaced) keep the source text of the
+ * members it shares with `source`: only members whose value is still the same object count.
+ */
+export function inheritRaw(target: object, source: object): void {
+  const members = rawSource.get(source)
+  if (members) rawSource.set(target, members)
+}

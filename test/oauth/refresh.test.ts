@@ -171,10 +171,11 @@ t.test('5xx, 429 and timeouts keep the tokens and back off; the user is told onc
   t.equal(undeliveredOutbox(deps.db).filter((m) => m.kind === 'refresh_failing').length, 1, 'still only one notification')
 })
 
-t.test('a token response that fails validation is not stored', async (t) => {
+t.test('a token response without a usable access token is not stored as tokens, but its new refresh token is kept', async (t) => {
   const { deps, source } = await fakeSetup(t, () => ({ json: { token_type: 'bearer', refresh_token: 'rt-x' } }))
   await t.rejects(source.getAccessToken('acme'), { code: 'PROVIDER_UNREACHABLE' })
-  t.equal(entry(deps).refresh, 'old-rt')
+  // No usable access token, but the provider may have rotated already: its new refresh token is kept (issue 9).
+  t.equal(entry(deps).refresh, 'rt-x')
   t.equal(getConnection(deps.db, 'acme')?.lastError, 'bad_response')
 })
 

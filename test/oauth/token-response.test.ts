@@ -68,11 +68,56 @@ const cases: Case[] = [
     kind: 'tokens',
     check: (t, o) => t.equal(o.kind === 'tokens' && o.entry.expires, NOW + 3_600_000),
   },
+  // Issue 9 item 1: a rotating provider has already spent the old refresh token, so no
+  // expires_in may make the answer be thrown away.
+  ...(
+    [
+      ['0', 0],
+      ['negative', -30],
+      ['a numeric string past 2^53', '9007199254740993'],
+      ['2^53 − 1', Number.MAX_SAFE_INTEGER],
+      ['a 400-digit string', '9'.repeat(400)],
+      ['not a number', 'soon'],
+      ['an object', { seconds: 60 }],
+    ] as [string, unknown][]
+  ).map(
+    ([what, value]): Case => ({
+      name: `expires_in ${what}: tokens kept, lifetime unknown, the oddity reported`,
+      body: { access_token: 'at', refresh_token: 'rt-new', expires_in: value },
+      kind: 'tokens',
+      check: (t, o) => {
+        t.equal(o.kind === 'tokens' && o.entry.refresh, 'rt-new', 'the new refresh token is kept')
+        t.equal(o.kind === 'tokens' && o.entry.expires, undefined, 'no made-up expiry')
+        t.match(o.kind === 'tokens' && o.oddExpiresIn, /expires_in/)
+      },
+    }),
+  ),
   {
-    name: 'expires_in that is not a number: bad_response naming the field',
-    body: { access_token: 'at', expires_in: 'soon' },
+    name: 'expires_in fractional (3.5): floored to 3 s',
+    body: { access_token: 'at', expires_in: 3.5 },
+    kind: 'tokens',
+    check: (t, o) => t.equal(o.kind === 'tokens' && o.entry.expires, NOW + 3_000),
+  },
+  {
+    name: 'expires_in as a fractional string: floored',
+    body: { access_token: 'at', expires_in: '3600.9' },
+    kind: 'tokens',
+    check: (t, o) => t.equal(o.kind === 'tokens' && o.entry.expires, NOW + 3_600_000),
+  },
+  {
+    name: 'expires_in of five years: capped at one year',
+    body: { access_token: 'at', expires_in: 5 * 365 * 86_400 },
+    kind: 'tokens',
+    check: (t, o) => t.equal(o.kind === 'tokens' && o.entry.expires, NOW + 365 * 86_400_000),
+  },
+  {
+    name: 'no usable access_token: rejected, but a new refresh token in it is handed back (not enumerable: never logged)',
+    body: { access_token: '', refresh_token: 'rt-rescued', expires_in: 3600 },
     kind: 'bad_response',
-    check: (t, o) => t.match(o.kind === 'bad_response' && o.reason, /expires_in/),
+    check: (t, o) => {
+      t.equal((o as { refreshToken?: string }).refreshToken, 'rt-rescued')
+      t.notMatch(JSON.stringify(o), /rt-rescued/)
+    },
   },
   {
     name: 'no refresh_token keeps the previous one (RFC 6749 §6)',

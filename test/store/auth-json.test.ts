@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { isAppError } from '../../src/errors.js'
 import {
-  removeStaleTempFiles,
   readAuthFile,
   saveOAuthEntry,
   updateAuthFile,
@@ -18,6 +17,7 @@ import {
   type OAuthEntry,
 } from '../../src/store/auth-json.js'
 import { withAuthLock } from '../../src/store/auth-lock.js'
+import { recoverAuthFile } from '../../src/store/auth-recovery.js'
 import { tempDir } from '../support/deps.js'
 
 // The 500-kill loop takes ~150 s alone and over 200 s beside another file on two busy cores:
@@ -266,7 +266,7 @@ t.test('file size limit (RLIMIT_FSIZE, as on a full disk): the original is byte-
 
   t.test('the write fails with EFBIG', async (t) => {
     const failed = await run(big, 'handle-xfsz')
-    t.equal(failed.stdout, `error AUTH_FILE_UNWRITABLE: ${path} could not be written (EFBIG: the disk is full or a size limit was hit); it is unchanged. Free space or fix its directory, then try again.`, 'a clear error naming the file reaches the caller')
+    t.equal(failed.stdout, `error AUTH_FILE_UNWRITABLE: ${path} could not be written (EFBIG: a file size limit was hit). Free some space, then try again.`, 'a clear error naming the file reaches the caller')
     t.ok(readFileSync(path).equals(original), 'the original is byte-identical')
     t.equal(mode(path), 0o600)
     t.equal(tmpFiles(dir).length, 1, 'its own partial temp file is removed (only the killed writer\'s remains)')
@@ -321,11 +321,16 @@ t.test('SIGKILL at random moments during writes: the file always parses and is o
       }
     }
     leftoverTmp += tmpFiles(laneDir).length
-    // What start-up does: the killed writers' temp files go, the file itself stays.
-    const before = readFileSync(path)
-    await removeStaleTempFiles(path)
+    // What start-up does: the killed writers' temp files go; a whole one newer than the file
+    // gives its entries (it held what its writer was about to rename); the file stays whole.
+    await recoverAuthFile(path)
     if (tmpFiles(laneDir).length !== 0) problems.push(`lane ${laneNo}: ${tmpFiles(laneDir).length} temp files survived the cleanup`)
-    if (!readFileSync(path).equals(before)) problems.push(`lane ${laneNo}: cleanup changed auth.json`)
+    try {
+      const after = JSON.parse(readFileSync(path, 'utf8')) as AuthFile
+      if (JSON.stringify(after.anthropic) !== JSON.stringify(ANTHROPIC)) problems.push(`lane ${laneNo}: cleanup changed another tool's entry`)
+    } catch {
+      problems.push(`lane ${laneNo}: auth.json does not parse after the cleanup`)
+    }
   }
   await Promise.all(Array.from({ length: LANES }, (_, i) => lane(i)))
 
