@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import type { Got, OptionsOfTextResponseBody, Response } from 'got'
+import type { CancelableRequest, Got, OptionsOfTextResponseBody, Response } from 'got'
 import type { Config } from './config.js'
 import { systemClock, type Clock } from './clock.js'
 import { openDb, type Db } from './db/open.js'
@@ -29,10 +29,37 @@ export interface Deps {
   integrations: readonly Integration[]
 }
 
+/** Per-call limits got lacks: a body larger than `maxBytes` is aborted as it streams in. */
+export interface HttpLimits {
+  maxBytes?: number
+}
+
+/** Thrown (as `code`) when a response body passes its HttpLimits.maxBytes. */
+export const BODY_TOO_LARGE = 'ERR_BODY_TOO_LARGE'
+
 /** The two got calls latchkey makes, each answered with the whole text response. */
 export interface HttpClient {
-  get(url: string, options: OptionsOfTextResponseBody): Promise<Response<string>>
-  post(url: string, options: OptionsOfTextResponseBody): Promise<Response<string>>
+  get(url: string, options: OptionsOfTextResponseBody, limits?: HttpLimits): Promise<Response<string>>
+  post(url: string, options: OptionsOfTextResponseBody, limits?: HttpLimits): Promise<Response<string>>
+}
+
+/** Runs one got call, cancelling it once the body (announced or received) passes `maxBytes`. */
+async function capped(call: () => CancelableRequest<Response<string>>, limits: HttpLimits = {}): Promise<Response<string>> {
+  const max = limits.maxBytes
+  const request = call()
+  let tooLarge = false
+  if (max !== undefined)
+    request.on('downloadProgress', (p: { transferred: number; total?: number }) => {
+      if (tooLarge || (p.transferred <= max && (p.total ?? 0) <= max)) return
+      tooLarge = true
+      request.cancel()
+    })
+  try {
+    return await request
+  } catch (err) {
+    if (tooLarge) throw Object.assign(new Error(`response body over ${max} bytes`), { code: BODY_TOO_LARGE })
+    throw err
+  }
 }
 
 /**
@@ -43,8 +70,14 @@ export function createHttpClient(): HttpClient {
   let client: Promise<Got> | undefined
   const load = () => (client ??= import('got').then(({ got }) => got.extend({ timeout: { request: HTTP_TIMEOUT_MS }, headers: { 'user-agent': 'latchkey' } })))
   return {
-    get: async (url, options) => (await load()).get(url, options),
-    post: async (url, options) => (await load()).post(url, options),
+    get: async (url, options, limits) => {
+      const got = await load()
+      return capped(() => got.get(url, options), limits)
+    },
+    post: async (url, options, limits) => {
+      const got = await load()
+      return capped(() => got.post(url, options), limits)
+    },
   }
 }
 

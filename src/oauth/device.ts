@@ -189,7 +189,7 @@ export async function pollDeviceFlows(deps: Deps): Promise<string[]> {
     try {
       raw = await fetchToken(deps.http, buildTokenRequest(provider, { grantType: 'device_code', deviceCode: row.device_code }, flow.tokenUrl))
     } catch (err) {
-      if (!isAppError(err, 'PROVIDER_UNREACHABLE')) throw err
+      if (!isAppError(err, 'PROVIDER_UNREACHABLE') && !isAppError(err, 'PROVIDER_BAD_RESPONSE')) throw err
       deps.log.warn({ provider: flow.provider, flowId: flow.id }, 'device poll: token endpoint unreachable; retrying at the next interval')
       continue
     }

@@ -57,6 +57,10 @@ async function exchange(deps: Deps, pending: PendingCode, worker: string): Promi
   try {
     raw = await fetchToken(deps.http, request)
   } catch (err) {
+    if (isAppError(err, 'PROVIDER_BAD_RESPONSE')) {
+      deps.log.warn({ provider: flow.provider, flowId: flow.id, reason: err.message }, 'bad token response')
+      return { status: 'failed', error: 'bad_response' }
+    }
     if (!isAppError(err, 'PROVIDER_UNREACHABLE')) throw err
     deps.log.warn({ provider: flow.provider, flowId: flow.id, reason: err.message }, 'token endpoint unreachable')
     return { status: 'failed', error: 'provider_unreachable' }

@@ -132,9 +132,9 @@ export class TokenSource {
         }
         log.warn({ provider: id, status: outcome.status, error }, 'token refresh refused')
       } catch (err) {
-        if (!isAppError(err, 'PROVIDER_UNREACHABLE')) throw err
-        error = 'provider_unreachable'
-        log.warn({ provider: id, reason: err.message }, 'token endpoint unreachable')
+        if (!isAppError(err, 'PROVIDER_UNREACHABLE') && !isAppError(err, 'PROVIDER_BAD_RESPONSE')) throw err
+        error = err.code === 'PROVIDER_UNREACHABLE' ? 'provider_unreachable' : 'response_too_large'
+        log.warn({ provider: id, reason: err.message }, err.code === 'PROVIDER_UNREACHABLE' ? 'token endpoint unreachable' : 'token response refused')
       }
       const updated = recordRefreshFailure(db, id, now, error, retryAt ?? now + backoffMs(connection.failureCount + 1))
       return this.#failing(provider, updated, entry, now)

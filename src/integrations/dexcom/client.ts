@@ -3,7 +3,7 @@
 // Retry-After when short, a 5xx or a network failure is retried with backoff (GETs only:
 // they change nothing on the server).
 import { setTimeout as sleepMs } from 'node:timers/promises'
-import type { Deps } from '../../deps.js'
+import { BODY_TOO_LARGE, type Deps } from '../../deps.js'
 import { AppError } from '../../errors.js'
 import { DEFAULT_MIN_VALIDITY_MS, type TokenSource } from '../../oauth/refresh.js'
 import { getProvider } from '../../providers/lookup.js'
@@ -13,6 +13,8 @@ import { formatDexcomQueryTime, formatDexcomSyncTime } from './time.js'
 
 /** Dexcom refuses windows longer than this on egvs, events, calibrations and alerts (dexcom-api.md §3.1). */
 export const MAX_WINDOW_MS = 30 * 24 * 60 * 60 * 1000
+/** A 30-day window of five-minute readings is about 2 MB; a body far past that is cut off. */
+export const MAX_DEXCOM_RESPONSE_BYTES = 32 * 1024 * 1024
 /** A 429 without Retry-After waits this long (Dexcom's limit is per hour; the body is unconfirmed). */
 export const DEFAULT_RETRY_AFTER_MS = 60_000
 /** Longer waits are not spent in place: the run ends and the next one starts after it. */
@@ -115,13 +117,15 @@ export function createDexcomClient(
             throwHttpErrors: false,
             followRedirect: false,
             retry: { limit: 0 },
-          })
+          }, { maxBytes: MAX_DEXCOM_RESPONSE_BYTES })
           status = res.statusCode
           retryAfter = res.headers['retry-after']
           raw = { status, contentType: String(res.headers['content-type'] ?? ''), body: res.body }
         } catch (err) {
           // got errors carry the request headers (the bearer token): keep only their code.
           const code = (err as { code?: string }).code ?? 'ERR_UNKNOWN'
+          if (code === BODY_TOO_LARGE)
+            throw new AppError('PROVIDER_BAD_RESPONSE', `Dexcom answered ${path} with more than ${MAX_DEXCOM_RESPONSE_BYTES / 1024 / 1024} MiB; it was cut off`)
           if (serverFailures < serverRetries) {
             const wait = backoffBase * 2 ** serverFailures++
             deps.log.warn({ provider: providerId, path, code, waitMs: wait }, 'dexcom unreachable; retrying')
