@@ -13,6 +13,7 @@ import { dexcomChart } from './dexcom-chart.js'
 import { dexcomIngest } from './dexcom-ingest.js'
 import { tokenRead } from './token-read.js'
 import { tokenRefreshHerd } from './token-refresh-herd.js'
+import { refreshDurability } from './refresh-durability.js'
 
 const BENCHMARKS: { title: string; run: () => Promise<void> }[] = [
   { title: 'Callback throughput: GET /oauth/callback vs a bare Fastify route', run: callbackThroughput },
@@ -21,6 +22,7 @@ const BENCHMARKS: { title: string; run: () => Promise<void> }[] = [
   { title: 'Idle daemon resident memory', run: idleMemory },
   { title: 'getAccessToken on a fresh token, in one process, vs readFile + JSON.parse', run: tokenRead },
   { title: '1,000 concurrent getAccessToken callers across one refresh (loopback token endpoint)', run: tokenRefreshHerd },
+  { title: 'Refresh round trip with the durable journal vs before it (loopback rotating token server)', run: refreshDurability },
   { title: '`latchkey token <provider>` wall time as a whole process vs `node -e 0`', run: tokenCli },
   { title: 'Dexcom ingest: 90-day backfill and a one-hour incremental sync (simulator on loopback) vs raw SQLite inserts', run: dexcomIngest },
   { title: 'Glucose chart rendering (24 h, SVG rasterised by resvg at 2×) vs building the SVG and resvg on an empty SVG', run: dexcomChart },

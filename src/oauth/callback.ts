@@ -78,6 +78,14 @@ function sameString(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y)
 }
 
+/**
+ * Whether `iss` may be the issuer of `authorizationUrl`: the endpoint is the issuer URL itself or
+ * lies under it (an issuer is a URL prefix of its endpoints in every real deployment).
+ */
+export function issuerServes(iss: string, authorizationUrl: string): boolean {
+  return authorizationUrl === iss || authorizationUrl.startsWith(iss.endsWith('/') ? iss : `${iss}/`) || authorizationUrl.startsWith(`${iss}?`)
+}
+
 export type CallbackResult =
   | { kind: 'rejected'; reason: 'unknown_state' | 'cookie_mismatch' | 'issuer_mismatch' }
   | { kind: 'received'; flow: Flow }
@@ -104,6 +112,10 @@ export function acceptCallback(
     // the provider is a discovered server that does not advertise it.
     const issRequired = findProvider(deps.config, flow.provider)?.requireIss !== false
     if (flow.issuer !== null && (query.iss === undefined ? issRequired : query.iss !== flow.issuer))
+      return { kind: 'rejected', reason: 'issuer_mismatch' }
+    // No issuer configured: an iss is still a claim about who answered. One that is not the
+    // authorization endpoint's own server is a mix-up attempt (RFC 9700 §4.4).
+    if (flow.issuer === null && query.iss !== undefined && !issuerServes(query.iss, flow.authorizationUrl))
       return { kind: 'rejected', reason: 'issuer_mismatch' }
 
     if (query.kind === 'error') {

@@ -25,6 +25,14 @@ function dexcomRegion(displayName: string, base: string): ProviderOverride {
 /**
  * Built-in providers, written from vendor documentation (shared/reference/providers.md).
  * Client credentials never ship here: they come from config, the environment or the chat.
+ *
+ * RFC 9207 `issuer` (mix-up defence) is set only where the authorization server is known to send
+ * `iss` on its redirect: Google (https://accounts.google.com; sent since 2026 without
+ * `authorization_response_iss_parameter_supported` in its metadata and not to every account, so
+ * an absent `iss` is accepted: openiddict/openiddict-core#2428). Dexcom, Oura, Fitbit, Withings,
+ * Strava, WHOOP, GitHub and Spotify document no `iss` and publish no metadata saying they send it:
+ * no issuer, and any `iss` their callback carries must still name the authorization endpoint's
+ * own server (src/oauth/callback.ts).
  */
 export const BUILT_IN_PROVIDERS: Readonly<Record<string, ProviderOverride>> = {
   dexcom: dexcomRegion('Dexcom', 'https://api.dexcom.com'),
@@ -98,6 +106,8 @@ export const BUILT_IN_PROVIDERS: Readonly<Record<string, ProviderOverride>> = {
     apiBaseUrl: 'https://www.googleapis.com',
     scopes: ['openid', 'email'],
     usePkce: true,
+    issuer: 'https://accounts.google.com',
+    requireIss: false,
     // A refresh token arrives only with access_type=offline, and again only with prompt=consent.
     extraParams: { access_type: 'offline', prompt: 'consent', include_granted_scopes: 'true' },
     rotation: 'none',

@@ -26,7 +26,8 @@ async function world(t: Test) {
   }
   const deps = testDeps(t, { config: testConfig(t, raw), now: Date.now() })
   const grant = as.newGrant()
-  await saveOAuthEntry(deps.config.authFile, 'acme', { type: 'oauth', access: grant.access, refresh: grant.refresh, expires: Date.now() + 3_600_000 })
+  // Expired: a failed refresh then has no valid token to fall back on, so failures surface.
+  await saveOAuthEntry(deps.config.authFile, 'acme', { type: 'oauth', access: grant.access, refresh: grant.refresh, expires: Date.now() - 1000 })
   const stored = () => (JSON.parse(readFileSync(deps.config.authFile, 'utf8')) as { acme: OAuthEntry }).acme
   return { as, deps, source: new TokenSource(deps), stored }
 }
