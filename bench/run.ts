@@ -7,6 +7,7 @@ import { BIN } from '../test/support/child-daemon.js'
 import { botReport } from './bot-report.js'
 import { callbackThroughput } from './callback-throughput.js'
 import { callbackToConnected } from './callback-to-connected.js'
+import { connectUrl } from './connect-url.js'
 import { idleMemory } from './idle-memory.js'
 import { tokenCli } from './token-cli.js'
 import { dexcomChart } from './dexcom-chart.js'
@@ -26,6 +27,7 @@ const BENCHMARKS: { title: string; run: () => Promise<void> }[] = [
   { title: '`latchkey token <provider>` wall time as a whole process vs `node -e 0`', run: tokenCli },
   { title: 'Dexcom ingest: 90-day backfill and a one-hour incremental sync (simulator on loopback) vs raw SQLite inserts', run: dexcomIngest },
   { title: 'Glucose chart rendering (24 h, SVG rasterised by resvg at 2×) vs building the SVG and resvg on an empty SVG', run: dexcomChart },
+  { title: 'connect <url> to the link: discovery + dynamic registration (MCP SDK server, oidc-provider on loopback), cold and cached, vs a configured provider', run: connectUrl },
 ]
 
 async function main(): Promise<number> {
