@@ -44,9 +44,11 @@ function contentEnd(bytes: Buffer): number {
 
 /** contentEnd without reading the whole file when it holds no records (the usual case). */
 async function endOf(handle: fs.FileHandle): Promise<number> {
-  const first = Buffer.alloc(1)
-  const { bytesRead } = await handle.read(first, 0, 1, 0)
-  if (bytesRead === 0 || first[0] === PAD) return 0
+  // One record is a few hundred bytes: the first 4 KiB usually hold them all and their end.
+  const head = Buffer.alloc(4096)
+  const { bytesRead } = await handle.read(head, 0, head.length, 0)
+  const end = contentEnd(head.subarray(0, bytesRead))
+  if (end < bytesRead || bytesRead < head.length) return end
   return contentEnd(await handle.readFile())
 }
 
