@@ -8,10 +8,10 @@ import { isAppError } from '../errors.js'
 import { startDeviceFlow } from '../oauth/device.js'
 import { startFlow } from '../oauth/flow.js'
 import { withStoredCredentials } from '../providers/credentials.js'
-import { getProvider } from '../providers/lookup.js'
+import { findProvider, getProvider } from '../providers/lookup.js'
 import type { Provider } from '../providers/schema.js'
 import { acceptPaste } from './paste-code.js'
-import { LINK_OPTIONS, fingerprint } from './texts.js'
+import { LINK_OPTIONS, fingerprint, html } from './texts.js'
 
 /** A half-finished credentials dialog is forgotten after this long (registering an app takes a while). */
 export const CHAT_STATE_TTL_MS = 30 * 60 * 1000
@@ -128,19 +128,38 @@ async function connectUrl(deps: Deps, ctx: Context, url: string): Promise<void> 
   }
 }
 
+/**
+ * Providers offered in the menu: all configured ones but sandboxes (a developer's test servers),
+ * which appear only once they have a client id or are the one dexcom syncs from.
+ */
+export function menuProviders(deps: Pick<Deps, 'config' | 'db'>): Provider[] {
+  return Object.values(deps.config.providers)
+    .filter((p) => !p.providerId.endsWith('-sandbox') || p.providerId === deps.config.dexcom.provider || withStoredCredentials(deps.db, p).clientId !== undefined)
+    .sort((a, b) => a.displayName.localeCompare(b.displayName))
+}
+
+/** "Which provider?" with a button per provider (callback `m:<id>`: the menu is edited once chosen). */
+async function sendMenu(deps: Pick<Deps, 'config' | 'db'>, ctx: Context): Promise<void> {
+  const keyboard = new InlineKeyboard()
+  menuProviders(deps).forEach((p, i) => {
+    keyboard.text(p.displayName, `m:${p.providerId}`)
+    if (i % 2 === 1) keyboard.row()
+  })
+  await ctx.reply('Which provider?', { reply_markup: keyboard })
+}
+
+/** Takes the buttons off the message a button was tapped on, so no stale button stays live. */
+async function retireButtons(deps: Pick<Deps, 'log'>, ctx: Context, text?: string): Promise<void> {
+  const edit = text === undefined ? ctx.editMessageReplyMarkup({ reply_markup: undefined }) : ctx.editMessageText(text)
+  await edit.catch((err: unknown) => deps.log.warn({ reason: (err as Error).message }, 'could not retire the buttons of a message'))
+}
+
 /** `connect <provider>` (or `connect <url>`): asks for client credentials when there are none, else sends the link. */
 async function connect(deps: Deps, ctx: Context, typed: string): Promise<void> {
   const chatId = ctx.chat?.id as number
   if (/^https?:\/\//i.test(typed.trim())) return connectUrl(deps, ctx, typed.trim())
   if (!typed.trim()) {
-    const keyboard = new InlineKeyboard()
-    Object.values(deps.config.providers)
-      .sort((a, b) => a.providerId.localeCompare(b.providerId))
-      .forEach((p, i) => {
-        keyboard.text(p.displayName, `c:${p.providerId}`)
-        if (i % 2 === 1) keyboard.row()
-      })
-    await ctx.reply('Which provider?', { reply_markup: keyboard })
+    await sendMenu(deps, ctx)
     return
   }
   const id = findProviderId(deps, typed)
@@ -152,10 +171,11 @@ async function connect(deps: Deps, ctx: Context, typed: string): Promise<void> {
   const provider = withStoredCredentials(deps.db, getProvider(deps.config, id))
   if (provider.clientId === undefined) {
     setChatState(deps.db, { chatId, step: 'client_id', provider: id, clientId: null, flowId: null, updatedAt: deps.clock.now() })
+    // HTML, so that the redirect URI is one tap to copy; everything interpolated is escaped.
     await ctx.reply(
-      `${provider.displayName} needs an app registered with it${provider.docsUrl ? ` (${provider.docsUrl})` : ''}, ` +
-        `with this redirect URI:\n${deps.config.redirectUri}\n\nSend me the app's client id. (/cancel to stop.)`,
-      { link_preview_options: { is_disabled: true } },
+      `${html(provider.displayName)} needs an app registered with it${provider.docsUrl ? ` (${html(provider.docsUrl)})` : ''}, ` +
+        `with this redirect URI (tap to copy):\n<code>${html(deps.config.redirectUri)}</code>\n\nSend me the app's client id. (/cancel to stop.)`,
+      { parse_mode: 'HTML', link_preview_options: { is_disabled: true } },
     )
     return
   }
@@ -234,7 +254,7 @@ async function onPaste(deps: Deps, ctx: Context, state: ChatState, text: string)
     flow_gone: `That link has expired or was already used. Start again with "connect ${state.provider}".`,
     state_mismatch: 'That address belongs to a different connection attempt (its state does not match), so I ignored it. Paste the address from this attempt, or /cancel.',
     issuer_mismatch: `That address came from a server other than ${name}, so I ignored it. Paste the address from this attempt, or /cancel.`,
-    not_a_code: `That does not look like a code or an address from ${name}${result.detail ? ` (${result.detail})` : ''}. Paste it again, or /cancel.`,
+    not_a_code: `That does not look like a code or an address from ${name}${result.detail ? ` (${result.detail})` : ''}, so the link is still open: paste the code ${name} shows, or the whole address your browser landed on, or /cancel.`,
   }[result.reason]
   await ctx.reply(why + deletion)
 }
@@ -278,9 +298,24 @@ export function connectComposer(deps: Deps): Composer<Context> {
 
   composer.command('connect', (ctx) => connect(deps, ctx, ctx.match))
   composer.hears(/^\s*connect(?:\s+(\S+))?\s*$/i, (ctx) => connect(deps, ctx, ctx.match[1] ?? ''))
+  // "Reconnect" / "Try again" under a report: the report stays, its button goes.
   composer.callbackQuery(/^c:([a-z0-9-]{1,40})$/, async (ctx) => {
     await ctx.answerCallbackQuery()
+    await retireButtons(deps, ctx)
     await connect(deps, ctx, ctx.match[1] ?? '')
+  })
+  // A choice in the menu: the menu becomes "Connect: Acme", with no buttons left.
+  composer.callbackQuery(/^m:([a-z0-9-]{1,40})$/, async (ctx) => {
+    await ctx.answerCallbackQuery()
+    const id = ctx.match[1] ?? ''
+    await retireButtons(deps, ctx, `Connect: ${findProvider(deps.config, id)?.displayName ?? id}`)
+    await connect(deps, ctx, id)
+  })
+  // "Connect a provider" under the /start welcome.
+  composer.callbackQuery('menu', async (ctx) => {
+    await ctx.answerCallbackQuery()
+    await retireButtons(deps, ctx)
+    await sendMenu(deps, ctx)
   })
 
   composer.command('cancel', async (ctx) => {

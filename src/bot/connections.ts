@@ -9,7 +9,7 @@ import { getProvider, providerName } from '../providers/lookup.js'
 import { asOAuthEntry, readAuthFile, type AuthFile, type OAuthEntry } from '../store/auth-json.js'
 import { humanDuration } from '../time-format.js'
 import { findProviderId } from './connect.js'
-import { helpText } from './texts.js'
+import { WELCOME_HTML, hasButtons, helpText } from './texts.js'
 
 async function readAuth(deps: Pick<Deps, 'config'>, ctx: Context): Promise<AuthFile | undefined> {
   try {
@@ -48,7 +48,8 @@ export function connectionsComposer(deps: Deps): Composer<Context> {
 
   const help = helpText(deps.integrations)
   composer.command('help', (ctx) => ctx.reply(help))
-  composer.command('start', (ctx) => ctx.reply(help))
+  // What a new user sees first: what the bot is for, and one button to begin.
+  composer.command('start', (ctx) => ctx.reply(WELCOME_HTML, { parse_mode: 'HTML', reply_markup: new InlineKeyboard().text('Connect a provider', 'menu') }))
 
   composer.command('connections', async (ctx) => {
     const auth = await readAuth(deps, ctx)
@@ -65,7 +66,8 @@ export function connectionsComposer(deps: Deps): Composer<Context> {
       if (connection?.status === 'needs_reauth' && Object.hasOwn(deps.config.providers, id)) keyboard.text(`Reconnect ${name(id)}`, `c:${id}`).row()
     }
     if (!lines.length) return ctx.reply('Nothing is connected yet. Send "connect <provider>", or "connect" to choose.')
-    return ctx.reply(lines.join('\n'), keyboard.inline_keyboard.length ? { reply_markup: keyboard } : {})
+    // An InlineKeyboard starts with one empty row: only send it when a button was added.
+    return ctx.reply(lines.join('\n'), hasButtons(keyboard) ? { reply_markup: keyboard } : {})
   })
 
   composer.command('providers', async (ctx) => {
@@ -83,27 +85,54 @@ export function connectionsComposer(deps: Deps): Composer<Context> {
     return ctx.reply(lines.join('\n'))
   })
 
-  composer.command('disconnect', async (ctx) => {
-    const typed = ctx.match.trim()
-    if (!typed) return ctx.reply('Which one? Send /disconnect <provider>; /connections lists them.')
-    const id = findProviderId(deps, typed)
-    if (!id) return ctx.reply(`I don't know the provider "${typed.slice(0, 40)}".`)
-    const auth = await readAuth(deps, ctx)
-    if (!auth) return
+  /** The question for one provider, with its buttons; undefined when there is nothing to disconnect. */
+  const disconnectQuestion = (auth: AuthFile, id: string): { text: string; keyboard: InlineKeyboard } | undefined => {
     const connected = asOAuthEntry(auth[id]) !== undefined || getConnection(deps.db, id) !== undefined
     const stored = getCredentials(deps.db, id) !== undefined
-    if (!connected && !stored) return ctx.reply(`${name(id)} is not connected.`)
+    if (!connected && !stored) return undefined
     const revocable = getProvider(deps.config, id).revocationUrl !== undefined
     const keyboard = new InlineKeyboard()
     if (connected) keyboard.text('Disconnect', `d:y:${id}`).row()
     if (stored) keyboard.text(connected ? 'Disconnect and forget the client id and secret' : 'Forget the client id and secret', `d:f:${id}`).row()
     keyboard.text('Cancel', `d:n:${id}`)
-    return ctx.reply(
-      connected
-        ? `Disconnect ${name(id)}? Its tokens are removed from auth.json${revocable ? ` and revoked at ${name(id)}` : ''}.`
-        : `${name(id)} is not connected, but its client id and secret are stored. Forget them?`,
-      { reply_markup: keyboard },
-    )
+    const text = connected
+      ? `Disconnect ${name(id)}? Its tokens are removed from auth.json${revocable ? ` and revoked at ${name(id)}` : ''}.`
+      : `${name(id)} is not connected, but its client id and secret are stored. Forget them?`
+    return { text, keyboard }
+  }
+
+  composer.command('disconnect', async (ctx) => {
+    const typed = ctx.match.trim()
+    const auth = await readAuth(deps, ctx)
+    if (!auth) return
+    if (!typed) {
+      // Like /connect: one button per provider there is something to disconnect for.
+      const keyboard = new InlineKeyboard()
+      const ids = Object.keys(deps.config.providers).filter((id) => disconnectQuestion(auth, id) !== undefined).sort()
+      ids.forEach((id, i) => {
+        keyboard.text(name(id), `x:${id}`)
+        if (i % 2 === 1) keyboard.row()
+      })
+      if (!ids.length) return ctx.reply('Nothing is connected, so there is nothing to disconnect.')
+      return ctx.reply('Disconnect which provider?', { reply_markup: keyboard.row().text('Cancel', 'x:-') })
+    }
+    const id = findProviderId(deps, typed)
+    if (!id) return ctx.reply(`I don't know the provider "${typed.slice(0, 40)}".`)
+    const question = disconnectQuestion(auth, id)
+    if (!question) return ctx.reply(`${name(id)} is not connected.`)
+    return ctx.reply(question.text, { reply_markup: question.keyboard })
+  })
+
+  // A choice in the /disconnect menu: the menu message becomes that provider's question.
+  composer.callbackQuery(/^x:(-|[a-z0-9-]{1,40})$/, async (ctx) => {
+    await ctx.answerCallbackQuery()
+    const id = ctx.match[1] as string
+    if (id === '-') return ctx.editMessageText('Nothing was disconnected.')
+    const auth = await readAuth(deps, ctx)
+    if (!auth) return
+    const question = Object.hasOwn(deps.config.providers, id) ? disconnectQuestion(auth, id) : undefined
+    if (!question) return ctx.editMessageText(`${name(id)} is not connected any more.`)
+    return ctx.editMessageText(question.text, { reply_markup: question.keyboard })
   })
 
   composer.callbackQuery(/^d:([yfn]):([a-z0-9-]{1,40})$/, async (ctx) => {

@@ -9,6 +9,8 @@ import { providerName } from '../providers/lookup.js'
 
 /** RFC 6749 §4.1.2: a code is VSCHAR; a pasted one has no spaces. */
 const PASTED_CODE = /^[\x21-\x7e]{1,2048}$/
+/** Shorter than this is not a pasted code (Dexcom's are 32 characters, GitHub's 20, Google's ~70). */
+const MIN_CODE_LENGTH = 8
 
 export type PasteResult =
   | { kind: 'received'; flow: Flow }
@@ -37,6 +39,10 @@ export function parsePaste(text: string, flowState: string): { ok: true; query: 
     return { ok: true, query: parsed.value }
   }
   if (!PASTED_CODE.test(input)) return { ok: false, reason: 'not_a_code', detail: 'expected a code without spaces, or the whole address' }
+  // "ok", "done", "thanks!", "help": a reply to the bot, not a code. Spending the flow on it would
+  // only earn invalid_grant; providers' codes are longer and rarely a plain word.
+  if (input.length < MIN_CODE_LENGTH || /^[A-Za-z]+[.!?]*$/.test(input))
+    return { ok: false, reason: 'not_a_code', detail: `a code is one word of ${MIN_CODE_LENGTH} or more characters, usually with digits, and this looks like a reply` }
   return { ok: true, query: { kind: 'code', state: flowState, code: input } }
 }
 

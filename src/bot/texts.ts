@@ -1,6 +1,24 @@
 import { InlineKeyboard } from 'grammy'
 import type { BotCommand } from 'grammy/types'
 import type { Integration } from '../integrations/types.js'
+import { escapeHtml } from '../http/pages.js'
+
+/** Escapes text for Telegram's parse_mode HTML (the same five characters as for a page). */
+export const html = escapeHtml
+
+/** /start: what the bot is for, before anything else (parse_mode HTML). */
+export const WELCOME_HTML = [
+  '<b>latchkey</b> connects your AI agent to your accounts (Dexcom, Oura, GitHub, Google and other OAuth providers) without the agent ever holding a password or a token.',
+  '',
+  'You approve each connection in your browser; latchkey keeps the tokens fresh on this machine and tells you here when one needs you.',
+  '',
+  'Tap <b>Connect a provider</b> to begin, or send /help for every command.',
+].join('\n')
+
+/** False for grammY's fresh InlineKeyboard (one empty row), which Telegram shows as nothing at all. */
+export function hasButtons(keyboard: InlineKeyboard): boolean {
+  return keyboard.inline_keyboard.some((row) => row.length > 0)
+}
 
 /** The core command menu; `commandMenu` adds each integration's commands. */
 const CORE_COMMANDS: BotCommand[] = [
