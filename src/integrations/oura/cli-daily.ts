@@ -1,0 +1,26 @@
+import type { Clock } from '../../clock.js'
+import type { Output } from '../../cli/output.js'
+import type { Db } from '../../db/open.js'
+import { parseSince } from '../../time-format.js'
+import { readDaily, type OuraDay } from './store.js'
+
+const COLUMNS: (keyof OuraDay)[] = ['day', 'sleepScore', 'readinessScore', 'activityScore', 'totalSleepSeconds', 'steps']
+
+/**
+ * `latchkey oura daily --since 7d [--csv|--json]` (contract, issue 13): one row per day Oura has
+ * any data for, null where it has none. Reads SQLite only. Exit 0, or 1 when a --provider has no data.
+ */
+export function ouraDailyCommand(deps: { db: Db; clock: Clock }, providers: string[], flags: { since: string; csv?: boolean; json?: boolean; provider?: string }, out: Output): number {
+  const since = new Date(parseSince(flags.since, deps.clock.now()) as number).toISOString().slice(0, 10)
+  const has = (p: string) => deps.db.prepare('SELECT 1 FROM oura_documents WHERE provider = ? LIMIT 1').get(p) !== undefined
+  const provider = flags.provider ?? providers.find(has) ?? providers[0] as string
+  const days = readDaily(deps.db, provider, since)
+  if (flags.json) out.info(JSON.stringify(days, null, 2))
+  else if (flags.csv) out.info([COLUMNS.join(','), ...days.map((d) => COLUMNS.map((c) => d[c] ?? '').join(','))].join('\n'))
+  else if (days.length === 0) out.info(`No Oura data since ${since} (provider ${provider}).`)
+  else {
+    const cell = (v: string | number | null) => String(v ?? '–')
+    out.info([`day         sleep  ready  activity  sleep h  steps`, ...days.map((d) => `${d.day}  ${cell(d.sleepScore).padStart(5)}  ${cell(d.readinessScore).padStart(5)}  ${cell(d.activityScore).padStart(8)}  ${(d.totalSleepSeconds === null ? '–' : (d.totalSleepSeconds / 3600).toFixed(1)).padStart(7)}  ${cell(d.steps).padStart(5)}`)].join('\n'))
+  }
+  return 0
+}
