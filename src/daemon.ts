@@ -103,7 +103,14 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
 
   let address: string
   try {
-    address = await listenWithRetry(app, config.listen.host, config.listen.port, deps.log)
+    // One start-up line; the redirect URI on a line of its own, to copy into each provider's app.
+    address = await listenWithRetry(
+      app,
+      config.listen.host,
+      config.listen.port,
+      deps.log,
+      (at) => `latchkey is listening on ${at} (public URL ${config.publicUrl}); the redirect URI to register at each provider:\n${config.redirectUri}`,
+    )
   } catch (err) {
     clearInterval(watch)
     await resolveOnEvent.stop()
@@ -117,7 +124,6 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
       { configPath: config.configPath },
       `no config file: serving ${address} over plain HTTP, reachable from this machine only`,
     )
-  deps.log.info({ address, publicUrl: config.publicUrl, redirectUri: config.redirectUri }, 'latchkey is listening')
   bot = startBotIfConfigured(deps)
 
   let closing: Promise<void> | undefined

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module'
 import { pino, symbols, type Logger } from 'pino'
 
 export type { Logger }
@@ -27,9 +28,26 @@ export function loggablePath(url: string): string {
   return (url.split('?')[0] ?? '').replace(/^(\/oauth\/(?:start|pending)\/)([^/]*)/, (_all, prefix: string, id: string) => `${prefix}${flowRef(id)}`)
 }
 
-/** The one logger: JSON to stdout (or `destination`), secrets redacted, flow ids shortened. */
+/**
+ * Readable lines for a person at a terminal (pino-pretty, in this thread, synchronous); JSON
+ * lines when stdout is a pipe or a file (pm2, journald, tests), as log tools expect.
+ */
+function stdoutDestination(): NodeJS.WritableStream | undefined {
+  if (!process.stdout.isTTY) return undefined
+  // Loaded only here: commands that log to a pipe never pay for it.
+  const pretty = createRequire(import.meta.url)('pino-pretty') as (opts: object) => NodeJS.WritableStream
+  return pretty({ destination: 1, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,reqId,req' })
+}
+
+/**
+ * The one logger: to `destination`, else stdout (readable on a terminal, JSON otherwise);
+ * secrets redacted, flow ids shortened.
+ */
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
-  return pino({ level, redact: { paths: REDACT_PATHS, censor: '[REDACTED]' }, serializers: { flowId: (v: unknown) => (typeof v === 'string' ? flowRef(v) : v) } }, destination as never)
+  return pino(
+    { level, redact: { paths: REDACT_PATHS, censor: '[REDACTED]' }, serializers: { flowId: (v: unknown) => (typeof v === 'string' ? flowRef(v) : v) } },
+    (destination ?? stdoutDestination()) as never,
+  )
 }
 
 /**

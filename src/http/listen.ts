@@ -16,10 +16,12 @@ export async function listenWithRetry(
   host: string,
   port: number,
   log: Logger,
+  /** The start-up line fastify logs once listening (instead of its "Server listening at"). */
+  listenText?: (address: string) => string,
 ): Promise<string> {
   for (let delay = RETRY_FIRST_MS; ; delay = Math.min(delay * 2, RETRY_MAX_MS)) {
     try {
-      return await app.listen({ host, port })
+      return await app.listen({ host, port, ...(listenText ? { listenTextResolver: listenText } : {}) })
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL') throw err
       log.warn({ host, port, retryInMs: delay }, 'listen address not available yet (is the tailnet up?); retrying')

@@ -1,5 +1,5 @@
 import rateLimit from '@fastify/rate-limit'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { Deps } from '../deps.js'
 import { loggablePath } from '../log.js'
 import { createNetworkGuard } from './network-guard.js'
@@ -56,7 +56,16 @@ export async function buildServer(deps: Deps, opts: ServerOptions): Promise<Fast
     trustProxy: deps.config.tls.mode === 'tailscale-serve' ? ['127.0.0.1', '::1'] : false,
     bodyLimit: 16 * 1024,
     return503OnClosing: true,
+    // fastify logs "incoming request" and "request completed": one line per request instead (onResponse).
+    logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance
+
+  app.addHook('onResponse', async (request, reply) => {
+    const ms = Math.round(reply.elapsedTime)
+    // pm2 and monitoring poll /healthz: at debug, so it does not drown the log.
+    const level = request.url === '/healthz' ? 'debug' : 'info'
+    request.log[level]({ req: request, statusCode: reply.statusCode, ms }, `${request.method} ${loggablePath(request.url)} ${reply.statusCode} ${ms} ms`)
+  })
 
   const allowed = createNetworkGuard(deps.config.allowedNetworks)
   // request.ip is the socket peer, or behind tailscale serve the peer serve reports.
