@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import type { Server as HttpsServer } from 'node:https'
 import { ensureApiToken } from './api-token.js'
 import { startBotIfConfigured, type RunningBot } from './bot/service.js'
+import { chatLinks } from './bot/agents.js'
+import { Broker } from './broker/broker.js'
 import type { Config } from './config.js'
 import { createDeps, type Deps } from './deps.js'
 import { getFlowByState, hasActiveFlows } from './db/oauth-flows.js'
@@ -55,7 +57,8 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
     throw new AppError('CONFIG_INVALID', `cannot use the TLS certificate ${tlsFiles?.certFile} with key ${tlsFiles?.keyFile}: ${(err as Error).message}`)
   }
   let bot: RunningBot | undefined
-  const app = await buildServer(deps, { apiToken, telegramUsername: () => bot?.username(), ...(https ? { https } : {}) })
+  const broker = new Broker(deps)
+  const app = await buildServer(deps, { apiToken, broker, telegramUsername: () => bot?.username(), ...(https ? { https } : {}) })
   const flowsChanged = (summary: ResolveSummary) => {
     for (const state of summary.changedStates) deps.events.emit('flow-changed', state)
   }
@@ -125,6 +128,7 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
       `no config file: serving ${address} over plain HTTP, reachable from this machine only`,
     )
   bot = startBotIfConfigured(deps)
+  if (bot) broker.chat = chatLinks(deps, bot.bot.api, config.telegram.allowedUserIds)
 
   let closing: Promise<void> | undefined
   return {

@@ -1,6 +1,7 @@
 import { Bot, type Context } from 'grammy'
 import type { UserFromGetMe } from 'grammy/types'
 import type { Deps } from '../deps.js'
+import { agentsComposer } from './agents.js'
 import { allowlist } from './allowlist.js'
 import { connectComposer } from './connect.js'
 import { connectionsComposer } from './connections.js'
@@ -25,6 +26,7 @@ export function createBot(deps: Deps, opts: CreateBotOptions): Bot<Context> {
   bot.use(connectComposer(deps))
   bot.use(connectionsComposer(deps))
   bot.use(integrationsComposer(deps))
+  bot.use(agentsComposer(deps))
   bot.on('message', (ctx) => ctx.reply('Send /help to see what I can do.'))
   bot.catch((err) => {
     deps.log.error({ updateId: err.ctx.update.update_id, reason: describeBotError(err.error, opts.token) }, 'bot update failed')

@@ -43,14 +43,32 @@ async function deleteUserMessage(ctx: Context): Promise<boolean> {
 const PLEASE_DELETE =
   '⚠️ I could not delete your message: please delete it yourself. Deleting does not reach notification previews or other devices, so if in doubt, rotate the secret at the provider.'
 
+export interface ConnectLinkOptions {
+  /** The agent that asked (through MCP): the message says so first. */
+  agent?: string
+  /** A line under the waiting text (connect <url>: where the user will sign in). */
+  note?: string
+}
+
+/** The flow a connect link belongs to, and the link itself. */
+export interface SentLink {
+  flowId: string
+  state: string
+  link: string
+}
+
+function askedBy(opts: ConnectLinkOptions): string {
+  return opts.agent ? `🤖 The agent "${opts.agent}" asks you to connect this.\n\n` : ''
+}
+
 /**
  * Starts a flow for this chat and sends its link: a URL button to /oauth/start/<flow> (or, in
  * paste mode, straight to the provider), protected from forwarding and without a link preview
  * (oauth-security.md T4). The message id is stored on the flow so its result edits this message.
  */
-export async function sendConnectLink(deps: Deps, api: Api, chatId: number, provider: Provider, note?: string): Promise<void> {
+export async function sendConnectLink(deps: Deps, api: Api, chatId: number, provider: Provider, opts: ConnectLinkOptions = {}): Promise<SentLink | undefined> {
   const name = provider.displayName
-  if (provider.redirectMode === 'device') return sendDeviceCode(deps, api, chatId, provider)
+  if (provider.redirectMode === 'device') return sendDeviceCode(deps, api, chatId, provider, opts)
   const flow = startFlow(deps, { provider: provider.providerId, chatId })
   const paste = provider.redirectMode === 'paste'
   const keyboard = new InlineKeyboard().url(`Open ${name}`, paste ? flow.authorizationUrl : flow.startUrl)
@@ -61,35 +79,38 @@ export async function sendConnectLink(deps: Deps, api: Api, chatId: number, prov
   if (provider.deviceAuthorizationUrl) keyboard.row().text('Use a code instead', `u:${flow.flowId}`)
   const minutes = Math.round((flow.expiresAt - deps.clock.now()) / 60_000)
   const text =
+    askedBy(opts) +
     `${name}: waiting for you to approve… (expires in ${minutes} min)` +
-    (note ? `\n\n${note}` : '') +
+    (opts.note ? `\n\n${opts.note}` : '') +
     (paste ? `\n\nAfter approving, paste here the code ${name} shows, or the whole address your browser landed on.` : '')
   const sent = await api.sendMessage(chatId, text, { reply_markup: keyboard, ...LINK_OPTIONS })
   setFlowMessage(deps.db, flow.flowId, chatId, sent.message_id)
   if (paste) setChatState(deps.db, { chatId, step: 'paste', provider: provider.providerId, clientId: null, flowId: flow.flowId, updatedAt: deps.clock.now() })
-  deps.log.info({ provider: provider.providerId, flowId: flow.flowId, paste }, 'flow started from the chat')
+  deps.log.info({ provider: provider.providerId, flowId: flow.flowId, paste, ...(opts.agent ? { agent: opts.agent } : {}) }, 'flow started from the chat')
+  return { flowId: flow.flowId, state: flow.state, link: paste ? flow.authorizationUrl : flow.startUrl }
 }
 
 /**
  * Device mode (RFC 8628): the bot shows the verification page as a button and the user code to
  * type there; the resolve job polls the token endpoint and the result edits this message.
  */
-async function sendDeviceCode(deps: Deps, api: Api, chatId: number, provider: Provider): Promise<void> {
+async function sendDeviceCode(deps: Deps, api: Api, chatId: number, provider: Provider, opts: ConnectLinkOptions = {}): Promise<SentLink | undefined> {
   const name = provider.displayName
   let device
   try {
     device = await startDeviceFlow(deps, { provider: provider.providerId, chatId })
   } catch (err) {
     if (!isAppError(err)) throw err
-    await api.sendMessage(chatId, `❌ ${name} did not start device sign-in: ${err.message}`)
-    return
+    await api.sendMessage(chatId, `${askedBy(opts)}❌ ${name} did not start device sign-in: ${err.message}`)
+    return undefined
   }
   const minutes = Math.round((device.expiresAt - deps.clock.now()) / 60_000)
   const keyboard = new InlineKeyboard().url(`Open ${name}`, device.verificationUriComplete ?? device.verificationUri)
-  const text = `${name}: open ${device.verificationUri} and enter the code\n\n${device.userCode}\n\nwaiting for you to approve… (expires in ${minutes} min)`
+  const text = `${askedBy(opts)}${name}: open ${device.verificationUri} and enter the code\n\n${device.userCode}\n\nwaiting for you to approve… (expires in ${minutes} min)`
   const sent = await api.sendMessage(chatId, text, { reply_markup: keyboard, ...LINK_OPTIONS })
   setFlowMessage(deps.db, device.flowId, chatId, sent.message_id)
   deps.log.info({ provider: provider.providerId, flowId: device.flowId }, 'device flow started from the chat')
+  return { flowId: device.flowId, state: device.state, link: device.verificationUriComplete ?? device.verificationUri }
 }
 
 /**
@@ -121,7 +142,7 @@ async function connectUrl(deps: Deps, ctx: Context, url: string): Promise<void> 
   }
   const note = `You'll sign in at ${signInHost} for ${serverHost}. This connection's id is ${provider.providerId}.`
   try {
-    await sendConnectLink(deps, ctx.api, chatId, provider, note)
+    await sendConnectLink(deps, ctx.api, chatId, provider, { note })
   } catch (err) {
     if (!isAppError(err)) throw err
     await ctx.reply(err.message)

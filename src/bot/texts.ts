@@ -26,6 +26,7 @@ const CORE_COMMANDS: BotCommand[] = [
   { command: 'connections', description: 'What is connected, and its state' },
   { command: 'disconnect', description: 'Disconnect a provider: /disconnect dexcom' },
   { command: 'providers', description: 'Providers latchkey knows' },
+  { command: 'agents', description: 'Agents allowed to use your connections' },
   { command: 'cancel', description: 'Leave the current step' },
   { command: 'help', description: 'What this bot does' },
 ]
@@ -49,6 +50,7 @@ const HELP_LINES = [
   '/connections: what is connected, token expiry and last refresh',
   '/disconnect <provider>: remove a connection (and revoke it at the provider when possible)',
   '/providers: every provider latchkey knows',
+  '/agents: the agents allowed to call through latchkey, with a button to revoke each',
   '/cancel: leave the current step',
 ]
 

@@ -6,13 +6,14 @@ import { DEFAULT_MIN_VALIDITY_MS, TokenSource } from '../oauth/refresh.js'
 import { findProvider } from '../providers/lookup.js'
 import { insertAudit, purgeAudit } from './audit.js'
 import type { Caller } from './caller.js'
+import type { ChatLinks } from './connect.js'
 import { downstreamResponseHeaders, rewriteLocation, upstreamRequestHeaders } from './headers.js'
 import { joinUpstream, normalisePath } from './path.js'
 import { CallerRateLimit } from './rate-limit.js'
 import { allows } from './scopes.js'
 import { sendUpstream } from './upstream.js'
 
-export type BrokerDeps = Pick<Deps, 'config' | 'db' | 'clock' | 'http' | 'log'>
+export type BrokerDeps = Pick<Deps, 'config' | 'db' | 'clock' | 'http' | 'log' | 'events'>
 
 /** One request an agent wants made with a connection's token. */
 export interface ProxyRequest {
@@ -72,6 +73,8 @@ export class Broker {
   readonly tokens: TokenSource
   readonly #limit: CallerRateLimit
   #purgedAt = 0
+  /** The chat, once the bot runs: where connect links asked for by agents go. */
+  chat: ChatLinks | undefined
 
   constructor(deps: BrokerDeps, tokens: TokenSource = new TokenSource(deps)) {
     this.deps = deps

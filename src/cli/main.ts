@@ -173,6 +173,57 @@ Exit 1 when there was nothing to remove or revoking failed.`,
       done(await (await import('./doctor.js')).doctorCommand(config, env, out))
     })
 
+  const agent = program.command('agent').description('agent tokens for /proxy and MCP: "agent add", "agent list", "agent remove"')
+  agent
+    .command('add')
+    .description('create an agent token limited to --allow specs; prints the token alone on stdout, once')
+    .argument('<name>', 'a name for the agent (lower-case letters, digits, - and _)')
+    .requiredOption('--allow <spec>', '<connection>, <connection>:<METHODS> or <connection>:<METHODS>:<path prefix>; repeatable', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .addHelpText('after', after('METHODS is a comma list (GET,POST) or *; the prefix is matched against the path after /proxy/<connection>.', 'latchkey agent add claude --allow dexcom:GET:/v3/users/self/', 'latchkey agent add scripts --allow oura --allow github:GET,POST'))
+    .action(async (name: string, opts: { allow: string[] }) => {
+      const config = await loadConfigFor(env)
+      const [{ agentAdd }, { systemClock }] = await Promise.all([import('./agent.js'), import('../clock.js')])
+      done(await withDb(config, (db) => agentAdd({ db, clock: systemClock }, name, opts.allow, out)))
+    })
+  agent
+    .command('list')
+    .description("agents with their scopes, creation and last use (never a token)")
+    .option('--json', 'print a JSON array')
+    .addHelpText('after', after(undefined, 'latchkey agent list', 'latchkey agent list --json'))
+    .action(async (opts: { json?: boolean }) => {
+      const config = await loadConfigFor(env)
+      const { agentList } = await import('./agent.js')
+      done(await withDb(config, (db) => agentList({ db }, opts.json === true, out)))
+    })
+  agent
+    .command('remove')
+    .description("revoke an agent's token at once")
+    .argument('<name>', 'the agent')
+    .addHelpText('after', after('Exit 1 when there is no such agent.', 'latchkey agent remove claude'))
+    .action(async (name: string) => {
+      const config = await loadConfigFor(env)
+      const { agentRemove } = await import('./agent.js')
+      done(await withDb(config, (db) => agentRemove({ db }, name, out)))
+    })
+
+  program
+    .command('audit')
+    .description('requests agents made through /proxy and MCP: time, agent, connection, method, path, status, duration, bytes')
+    .option('--since <when>', 'how far back: 30m, 24h, 7d, 2w or an ISO 8601 time', sinceArg, '24h')
+    .option('--json', 'print a JSON array')
+    .addHelpText('after', after('Records are kept 30 days; paths never include the query string.', 'latchkey audit', 'latchkey audit --since 7d --json'))
+    .action(async (opts: { since: string; json?: boolean }) => {
+      const config = await loadConfigFor(env)
+      const [{ auditCommand }, { systemClock }] = await Promise.all([import('./audit.js'), import('../clock.js')])
+      done(await withDb(config, (db) => auditCommand({ db, clock: systemClock }, opts, out)))
+    })
+
+  program
+    .command('mcp')
+    .description('MCP over stdio for agents, relayed to the running daemon (POST /mcp)')
+    .addHelpText('after', after('Authenticates with $LATCHKEY_AGENT_TOKEN, else the API token (same user as the daemon).', 'LATCHKEY_AGENT_TOKEN=lka_… latchkey mcp', 'claude mcp add latchkey -e LATCHKEY_AGENT_TOKEN=lka_… -- latchkey mcp'))
+    .action(async () => done(await (await import('./mcp.js')).mcpCommand(await loadConfigFor(env), env)))
+
   // Each integration adds its own commands (and its simulator under "simulate").
   const ctx: CliContext = { env, out, done, after, sinceArg, intInRange, collectUrl, loadConfig: () => loadConfigFor(env), withDb }
   for (const integration of INTEGRATIONS) integration.cli?.(program, ctx)

@@ -7,6 +7,7 @@ import { tailscaleServeGuard } from './tailscale-serve.js'
 import { oauthRoutes } from './oauth-routes.js'
 import { Broker } from '../broker/broker.js'
 import { proxyRoutes } from './proxy-route.js'
+import { mcpRoutes } from './mcp-route.js'
 import { PAGE_HEADERS, renderPage } from './pages.js'
 
 const HOME_PAGE = renderPage({
@@ -103,6 +104,8 @@ export async function buildServer(deps: Deps, opts: ServerOptions): Promise<Fast
     callbackWaitMs: opts.callbackWaitMs ?? 8_000,
     ...(opts.telegramUsername ? { telegramUsername: opts.telegramUsername } : {}),
   })
-  await proxyRoutes(app, opts.broker ?? new Broker(deps), { apiToken: opts.apiToken })
+  const broker = opts.broker ?? new Broker(deps)
+  await proxyRoutes(app, broker, { apiToken: opts.apiToken })
+  await mcpRoutes(app, broker, { apiToken: opts.apiToken })
   return app
 }

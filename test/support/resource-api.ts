@@ -1,7 +1,10 @@
 // A small resource API on loopback whose every /api route checks the Bearer token by RFC 7662
 // introspection at the oidc-provider that issued it, as a real provider API does. It records every
 // request it sees, so tests can assert that a refused proxy request reached nothing.
+import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import type { AddressInfo } from 'node:net'
 import type { Teardown } from './deps.js'
 
@@ -25,10 +28,13 @@ export interface ResourceApi {
  * Routes under /api (after the token check): GET /v1/me, POST /v1/echo (the body's length and
  * text), GET /big?bytes=N (N bytes, streamed in 64 KiB chunks), GET /sse (an event stream: two
  * events 50 ms apart), GET /cookie (sets a cookie), GET /redirect-in (302 to /api/v1/me),
- * GET /redirect-out (302 to another origin), GET /hop (answers with hop-by-hop headers).
+ * GET /redirect-out (302 to another origin), GET /hop (answers with hop-by-hop headers), and
+ * /mcp: an MCP server of the official SDK (Streamable HTTP with sessions, answers as server-sent
+ * events) with one tool, `whoami`.
  */
 export async function startResourceApi(t: Teardown, introspection: { url: string; clientId: string; clientSecret: string }): Promise<ResourceApi> {
   const seen: SeenRequest[] = []
+  const sessions = new Map<string, StreamableHTTPServerTransport>()
   let foreign = 'http://127.0.0.1:9/'
   const active = async (authorization: string | undefined): Promise<boolean> => {
     const token = /^Bearer (.+)$/.exec(authorization ?? '')?.[1]
@@ -53,6 +59,19 @@ export async function startResourceApi(t: Teardown, introspection: { url: string
           return
         }
         const path = url.pathname
+        if (path === '/api/mcp') {
+          const id = req.headers['mcp-session-id']
+          let transport = typeof id === 'string' ? sessions.get(id) : undefined
+          if (!transport) {
+            const created = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID(), onsessioninitialized: (sid) => void sessions.set(sid, created) })
+            const server = new McpServer({ name: 'resource-mcp', version: '1.0.0' })
+            server.registerTool('whoami', { description: 'who the token belongs to', inputSchema: {} }, async () => ({ content: [{ type: 'text', text: 'user-1' }] }))
+            await server.connect(created)
+            transport = created
+          }
+          await transport.handleRequest(req, res, body ? JSON.parse(body) : undefined)
+          return
+        }
         if (path === '/api/v1/me') {
           res.writeHead(200, { 'content-type': 'application/json' })
           res.end(JSON.stringify({ sub: 'user-1', query: url.search }))
