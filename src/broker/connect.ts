@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.js'
 import { getFlowByState, isFlowEnded, type FlowStatus } from '../db/oauth-flows.js'
+import { prepareUrlConnection } from '../discovery/connect-url.js'
 import { startDeviceFlow } from '../oauth/device.js'
 import { startFlow } from '../oauth/flow.js'
 import { withStoredCredentials } from '../providers/credentials.js'
@@ -30,17 +31,26 @@ export type ConnectOutcome = { ok: true; result: AgentConnect } | { ok: false; m
 export const MAX_CONNECT_WAIT_MS = 120_000
 
 /**
- * Starts a connect for `providerId` on behalf of `caller` (it must have the connection in its
- * scopes): the link goes to the chat when the bot runs (the message names the agent) and is
+ * Starts a connect for `target` (a provider id, or for full rights a URL to discover) on behalf
+ * of `caller` (it must have the connection in its scopes): the link goes to the chat when the bot runs (the message names the agent) and is
  * returned too; then waits up to `waitMs` for the flow to end.
  */
 export async function connectForCaller(
   deps: Pick<Deps, 'config' | 'db' | 'clock' | 'http' | 'log' | 'events'>,
   chat: ChatLinks | undefined,
   caller: Caller,
-  providerId: string,
+  target: string,
   waitMs: number,
 ): Promise<ConnectOutcome> {
+  let providerId = target
+  if (/^https?:\/\//i.test(target)) {
+    // An agent's scopes name connection ids, which a URL does not have yet: only full rights may add one.
+    if (caller.grants !== 'all') return { ok: false, message: `${caller.name} may connect only the connections in its scopes; ask the user to send "connect ${target.slice(0, 200)}" in the chat` }
+    const prepared = await prepareUrlConnection(deps, target)
+    if (prepared.kind === 'needs_client')
+      return { ok: false, message: `${prepared.signInHost} offers no dynamic client registration: give latchkey a client id in the chat ("connect ${prepared.provider.providerId}")` }
+    providerId = prepared.provider.providerId
+  }
   const found = findProvider(deps.config, providerId)
   if (!found) return { ok: false, message: `unknown provider ${JSON.stringify(providerId.slice(0, 60))}` }
   if (!allowsConnection(caller.grants, found.providerId)) return { ok: false, message: `${caller.name} may not use ${found.providerId}` }

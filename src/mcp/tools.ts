@@ -76,12 +76,11 @@ export function createMcpServer(ctx: McpContext): McpServer {
         description:
           'Starts connecting a provider: the approval link goes to the user\'s Telegram chat (when the bot runs) and is returned. Waits up to waitSeconds for the user to approve.',
         inputSchema: {
-          provider: z.string().min(1).max(200).describe(`a provider id: ${inScope.join(', ')}`),
+          provider: z.string().min(1).max(2048).describe(`a provider id (${inScope.join(', ')})${caller.grants === 'all' ? ', or the URL of an MCP server or OAuth issuer' : ''}`),
           waitSeconds: z.number().int().min(0).max(MAX_CONNECT_WAIT_MS / 1000).default(0).describe('how long to wait for the result'),
         },
       },
       async ({ provider, waitSeconds }) => {
-        if (/^https?:\/\//i.test(provider)) return text('connecting by URL is not available through this tool yet: ask the user to send "connect <url>" in the chat', true)
         try {
           const outcome = await connectForCaller(broker.deps, ctx.chat, caller, provider, waitSeconds * 1000)
           return outcome.ok ? text(outcome.result) : text(outcome.message, true)
