@@ -156,8 +156,8 @@ t.test('response headers: set-cookie and hop-by-hop stripped; bodies stream both
 })
 
 t.test('limits: body cap, rate limit, upstream timeout', async (t) => {
-  const slow = await fakeServer(t, () => ({ json: {}, delayMs: 2_000 }))
-  const w = await brokerWorld(t, { broker: { maxRequestBytes: 1000, rateLimitPerMinute: 3, upstreamTimeoutMs: 300 } }, { slow: { authorizationUrl: `${slow.url}/a`, tokenUrl: `${slow.url}/t`, apiBaseUrl: slow.url } })
+  const slow = await fakeServer(t, () => ({ json: {}, delayMs: 6_000 }))
+  const w = await brokerWorld(t, { broker: { maxRequestBytes: 1000, rateLimitPerMinute: 3, upstreamTimeoutMs: 2_000 } }, { slow: { authorizationUrl: `${slow.url}/a`, tokenUrl: `${slow.url}/t`, apiBaseUrl: slow.url } })
   const file = w.d.daemon.deps.config.authFile
   writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), slow: { type: 'oauth', access: 'slow-access', expires: Date.now() + 3_600_000 } }), { mode: 0o600 })
   const token = w.agent('small', ['acme'])
@@ -175,7 +175,7 @@ t.test('limits: body cap, rate limit, upstream timeout', async (t) => {
   t.equal((await w.call('/proxy/acme/v1/me')).status, 200, 'the limit is per caller')
   const timedOut = await w.call('/proxy/slow/x')
   t.equal(timedOut.status, 504)
-  t.match(await timedOut.json(), { error: 'upstream_timeout', message: /300 ms/ })
+  t.match(await timedOut.json(), { error: 'upstream_timeout', message: /2000 ms/ })
 })
 
 t.test('upstream 401: one refresh, then the request is replayed', async (t) => {
