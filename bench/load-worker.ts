@@ -5,9 +5,9 @@ import { Agent, request } from 'node:http'
 import { parentPort } from 'node:worker_threads'
 import type { LoadResult, LoadSpec } from './load.js'
 
-function once(agent: Agent, port: number, path: string, cookie: string | undefined): Promise<number> {
+function once(agent: Agent, port: number, path: string, cookie: string | undefined, authorization?: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request({ agent, host: '127.0.0.1', port, path, method: 'GET', headers: cookie ? { cookie } : {} }, (res) => {
+    const req = request({ agent, host: '127.0.0.1', port, path, method: 'GET', headers: { ...(cookie ? { cookie } : {}), ...(authorization ? { authorization } : {}) } }, (res) => {
       res.on('data', () => {})
       res.on('end', () => resolve(res.statusCode ?? 0))
       res.on('error', reject)
@@ -37,7 +37,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
       if (!r) break
       const t0 = performance.now()
       try {
-        const status = await once(agent, spec.port, r.path, r.cookie)
+        const status = await once(agent, spec.port, r.path, r.cookie, r.authorization)
         latencies[done++] = performance.now() - t0
         statuses[status] = (statuses[status] ?? 0) + 1
       } catch (err) {

@@ -6,6 +6,7 @@ import { withTimeout } from './support.js'
 export interface LoadRequest {
   path: string
   cookie?: string
+  authorization?: string
 }
 
 export interface LoadSpec {

@@ -9,6 +9,7 @@ import { callbackThroughput } from './callback-throughput.js'
 import { callbackToConnected } from './callback-to-connected.js'
 import { connectUrl } from './connect-url.js'
 import { idleMemory } from './idle-memory.js'
+import { proxyBench } from './proxy.js'
 import { tokenCli } from './token-cli.js'
 import { dexcomChart } from './dexcom-chart.js'
 import { dexcomIngest } from './dexcom-ingest.js'
@@ -28,6 +29,7 @@ const BENCHMARKS: { title: string; run: () => Promise<void> }[] = [
   { title: 'Dexcom ingest: 90-day backfill and a one-hour incremental sync (simulator on loopback) vs raw SQLite inserts', run: dexcomIngest },
   { title: 'Glucose chart rendering (24 h, SVG rasterised by resvg at 2×) vs building the SVG and resvg on an empty SVG', run: dexcomChart },
   { title: 'connect <url> to the link: discovery + dynamic registration (MCP SDK server, oidc-provider on loopback), cold and cached, vs a configured provider', run: connectUrl },
+  { title: 'Broker: GET through /proxy/<connection>/… vs straight to the loopback upstream; a streamed 10 MB response', run: proxyBench },
 ]
 
 async function main(): Promise<number> {
