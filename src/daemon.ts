@@ -91,12 +91,19 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
   )
   deps.events.on('callback', () => resolveOnEvent.runNow())
   // A provider that just connected gets its integration's first sync now, not at the next tick.
-  deps.events.on('flow-changed', (state) => {
-    const flow = getFlowByState(deps.db, state)
-    if (flow?.status !== 'connected') return
-    const integration = integrationForProvider(deps.integrations, config, flow.provider)
-    if (integration) scheduler.runNow(`${integration.id}-sync`)
-  })
+  // Deferred and guarded: it must never stand between the event and the other listeners (the bot).
+  deps.events.on('flow-changed', (state) =>
+    setImmediate(() => {
+      try {
+        const flow = getFlowByState(deps.db, state)
+        if (flow?.status !== 'connected') return
+        const integration = integrationForProvider(deps.integrations, config, flow.provider)
+        if (integration) scheduler.runNow(`${integration.id}-sync`)
+      } catch (err) {
+        deps.log.error({ message: (err as Error).message }, 'first sync after connect failed to start')
+      }
+    }),
+  )
   // Every resolveIntervalMs, run the job only while some flow is active: a worker per tick
   // would cost CPU all day on an idle box.
   const watch = setInterval(() => {
