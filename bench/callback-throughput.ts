@@ -11,15 +11,17 @@
 import Fastify from 'fastify'
 import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
+import { join } from 'node:path'
 import { createDeps } from '../src/deps.js'
+import { openDb } from '../src/db/open.js'
 import { buildServer } from '../src/http/server.js'
 import { createLogger } from '../src/log.js'
 import { stateCookieName } from '../src/oauth/callback.js'
 import { startFlow } from '../src/oauth/flow.js'
 import { randomToken } from '../src/oauth/random.js'
-import { testConfig } from '../test/support/deps.js'
+import { tempDir, testConfig } from '../test/support/deps.js'
 import { startLoadClient, type LoadClient, type LoadRequest, type LoadResult } from './load.js'
-import { Cleanup, fixed, median, table, whole } from './support.js'
+import { Cleanup, fixed, goal, median, table, whole } from './support.js'
 
 const CONCURRENCY = 16
 const ROUNDS = 3
@@ -34,6 +36,7 @@ const API_TOKEN = 'bench-api-token-0123456789abcdef-0123456789'
 
 interface Pair {
   bare: LoadResult[]
+  bareInsert: LoadResult[]
   latchkey: LoadResult[]
 }
 
@@ -89,8 +92,22 @@ export async function callbackThroughput(): Promise<void> {
     bare.get('/oauth/callback', async () => 'ok')
     cleanup.teardown(() => bare.close())
     await bare.listen({ host: '127.0.0.1', port: 0 })
+    // The insert baseline: a bare route storing the same one row (code, state, time) in a SQLite
+    // file opened as latchkey opens its own (WAL, synchronous NORMAL, secure_delete).
+    const bareDb = openDb(join(tempDir(cleanup, 'latchkey-bench-'), 'bare.db'))
+    cleanup.teardown(() => bareDb.close())
+    bareDb.exec('CREATE TABLE pending (state TEXT PRIMARY KEY, code TEXT NOT NULL, received_at INTEGER NOT NULL)')
+    const insertRow = bareDb.prepare('INSERT OR REPLACE INTO pending (state, code, received_at) VALUES (?, ?, ?)')
+    const bareInsert = Fastify()
+    bareInsert.get<{ Querystring: { code: string; state: string } }>('/oauth/callback', async (request) => {
+      insertRow.run(request.query.state, request.query.code, Date.now())
+      return 'ok'
+    })
+    cleanup.teardown(() => bareInsert.close())
+    await bareInsert.listen({ host: '127.0.0.1', port: 0 })
     const latchkeyPort = portOf(app.server)
     const barePort = portOf(bare.server)
+    const bareInsertPort = portOf(bareInsert.server)
 
     // (a) one well-formed state that matches nothing.
     const unknown: LoadRequest[] = [{ path: `/oauth/callback?code=${randomToken()}&state=${randomToken()}` }]
@@ -118,14 +135,16 @@ export async function callbackThroughput(): Promise<void> {
     const warm = await load(latchkeyPort, fresh.slice(0, WARMUP_MAX_REQUESTS), false, WARMUP_MS, WARMUP_MAX_REQUESTS)
     offset += warm.count + warm.errors
 
-    const a: Pair = { bare: [], latchkey: [] }
-    const b: Pair = { bare: [], latchkey: [] }
+    const a: Pair = { bare: [], bareInsert: [], latchkey: [] }
+    const b: Pair = { bare: [], bareInsert: [], latchkey: [] }
+    await load(bareInsertPort, fresh.slice(0, WARMUP_MAX_REQUESTS), true, WARMUP_MS, WARMUP_MAX_REQUESTS)
     for (let round = 0; round < ROUNDS; round++) {
       a.bare.push(await load(barePort, unknown, true, ROUND_MS, ROUND_MAX_REPEATED))
       a.latchkey.push(await load(latchkeyPort, unknown, true, ROUND_MS, ROUND_MAX_REPEATED))
       const slice = fresh.slice(offset, offset + ROUND_MAX_INSERTS)
-      // The bare app stores nothing, so it may go round the same fresh requests again.
+      // The bare apps spend no flow, so they may go round the same fresh requests again.
       b.bare.push(await load(barePort, slice, true, ROUND_MS, ROUND_MAX_REPEATED))
+      b.bareInsert.push(await load(bareInsertPort, slice, true, ROUND_MS, ROUND_MAX_REPEATED))
       const inserted = await load(latchkeyPort, slice, false, ROUND_MS, ROUND_MAX_INSERTS)
       b.latchkey.push(inserted)
       offset += inserted.count + inserted.errors
@@ -149,17 +168,23 @@ export async function callbackThroughput(): Promise<void> {
     add('bare fastify GET (same URL)', a.bare)
     add('latchkey callback, unknown state', a.latchkey, a.bare)
     add('bare fastify GET (same URLs+cookies)', b.bare)
-    add('latchkey callback, real insert', b.latchkey, b.bare)
+    add('bare fastify GET + the same one-row INSERT', b.bareInsert)
+    add('latchkey callback, real insert', b.latchkey, b.bareInsert)
 
     console.log(
       `  concurrency ${CONCURRENCY}, keep-alive, ${ROUNDS} alternating rounds of ${ROUND_MS / 1000} s each (insert rounds also stop at ${whole(ROUND_MAX_INSERTS)} fresh flows), after a warm-up`,
     )
     console.log(`  (client in a worker thread of the same process; server on 127.0.0.1:0)`)
     console.log(table(['', 'rps (median)', 'rps per round', 'p50 ms', 'p99 ms', 'ratio', 'responses'], rows))
-    console.log(`  ratio = latchkey rps / bare rps (medians of the rounds)`)
+    console.log(`  ratio = latchkey rps / bare rps (medians of the rounds); the insert is compared with the bare route doing the same INSERT`)
     console.log(
       `  ${whole(needed)} flows created up front in ${fixed(createMs, 0)} ms; oauth_pending rows after the run: ${whole(stored)}; log lines written: ${whole(logLines)}`,
     )
+    const rps = (results: LoadResult[]) => median(results.map((r) => r.rps))
+    const insertRatio = rps(b.latchkey) / rps(b.bareInsert)
+    const unknownRatio = rps(a.latchkey) / rps(a.bare)
+    console.log(goal('callback with a real insert / bare route with the same INSERT', `${fixed(insertRatio, 2)}×`, '≥ 0.8×', insertRatio >= 0.8))
+    console.log(goal('callback, unknown state / bare route', `${fixed(unknownRatio, 2)}×`, '≥ 0.6×', unknownRatio >= 0.6))
   } finally {
     await cleanup.run()
   }

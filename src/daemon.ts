@@ -11,7 +11,7 @@ import { integrationForProvider } from './integrations/index.js'
 import { buildServer } from './http/server.js'
 import { inThreadJob } from './jobs/in-thread.js'
 import { startScheduler, type Scheduler } from './jobs/scheduler.js'
-import type { ResolveSummary } from './oauth/pending.js'
+import { resolvePending, type ResolveSummary } from './oauth/pending.js'
 import { recoverAuthFile } from './store/auth-recovery.js'
 import { AppError } from './errors.js'
 import { listenWithRetry } from './http/listen.js'
@@ -83,10 +83,7 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
   // here the exchange starts at once. Claims are atomic and the send is committed before the
   // POST, so a Bree run at the same moment cannot exchange the same code twice.
   const resolveOnEvent = inThreadJob(
-    async () => {
-      const { resolvePending } = await import('./oauth/pending.js')
-      flowsChanged(await resolvePending(deps))
-    },
+    async () => flowsChanged(await resolvePending(deps)),
     (err) => deps.log.error({ job: 'resolve-pending', message: (err as Error).message }, 'job failed'),
   )
   deps.events.on('callback', () => resolveOnEvent.runNow())

@@ -6,6 +6,9 @@ export function unwrapMappedIPv4(address: string): string {
   return m?.[1] ?? address
 }
 
+/** How many peer addresses the guard remembers before starting over. */
+const GUARD_MEMO_SIZE = 1024
+
 /** A predicate that is true for addresses inside the configured networks. */
 export function createNetworkGuard(networks: readonly string[]): (address: string | undefined) => boolean {
   const list = new BlockList()
@@ -15,9 +18,17 @@ export function createNetworkGuard(networks: readonly string[]): (address: strin
     if (bits === undefined) list.addAddress(address, type)
     else list.addSubnet(address, Number(bits), type)
   }
+  // Every request asks, and a tailnet has few peers: remember each address's answer (bounded).
+  const known = new Map<string, boolean>()
   return (address) => {
     if (!address) return false
-    const plain = unwrapMappedIPv4(address)
-    return list.check(plain, isIPv4(plain) ? 'ipv4' : 'ipv6')
+    let allowed = known.get(address)
+    if (allowed === undefined) {
+      const plain = unwrapMappedIPv4(address)
+      allowed = list.check(plain, isIPv4(plain) ? 'ipv4' : 'ipv6')
+      if (known.size >= GUARD_MEMO_SIZE) known.clear()
+      known.set(address, allowed)
+    }
+    return allowed
   }
 }
