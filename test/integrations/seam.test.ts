@@ -40,8 +40,8 @@ t.test('an integration from test/: its job runs in a worker, first sync at once 
   const w = await botWorld(t, { acme: { clientId: 'chat-client', clientSecret: 'canary-client-secret-0123456789abcdeXY12' }, integrations: [...INTEGRATIONS, pulse] })
   const menu = w.tg.requests.find((r) => r.method === 'setMyCommands')
   t.same(
-    (menu?.payload.commands as { command: string }[]).map((c) => c.command),
-    ['connect', 'connections', 'disconnect', 'providers', 'glucose', 'pulse', 'cancel', 'help'],
+    (menu?.payload.commands as { command: string }[]).map((c) => c.command).slice(-4),
+    ['glucose', 'pulse', 'cancel', 'help'],
     'the menu carries each integration command before cancel and help',
   )
   const runs = () => w.daemon.deps.db.prepare('SELECT acme_status FROM pulse_runs ORDER BY rowid').pluck().all() as (string | null)[]
