@@ -16,7 +16,7 @@ import { openDb } from '../src/db/open.js'
 import { TokenSource } from '../src/oauth/refresh.js'
 import { tempDir } from '../test/support/deps.js'
 import { DAY, START, simSetup } from '../test/integrations/dexcom/harness.js'
-import { Cleanup, fixed, median, percentile, table, whole } from './support.js'
+import { Cleanup, fixed, goal, median, percentile, table, whole } from './support.js'
 
 const BACKFILL_ROUNDS = 5
 const INCREMENTAL_ROUNDS = 30
@@ -104,6 +104,7 @@ export async function dexcomIngest(): Promise<void> {
         ],
       ),
     )
+    console.log(goal('90-day backfill, pullGlucose median', `${fixed(median(full))} ms`, '≤ 600 ms', median(full) <= 600))
 
     // (2) One new hour after the backfill, repeatedly.
     const { sim, deps } = await simSetup(cleanup)

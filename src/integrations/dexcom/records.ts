@@ -2,12 +2,12 @@
 // field is read; enums are kept as strings (v2-era and future values must not drop a record);
 // a record that cannot be stored (no recordId, a systemTime that is not a time) is skipped and
 // reported, never the whole page.
-import { z } from 'zod'
 import { AppError } from '../../errors.js'
 import type { RawResponse } from '../../oauth/token-response.js'
-import { parseDexcomTime } from './time.js'
+import { Invalid, array, bool, fail, int, list, loose, nullable, num, object, optionalTime, recordId, string, text, time, unknownArray, type Read, type Reader } from './check.js'
 
 export type { RawResponse }
+export type { Loose } from './check.js'
 
 /** mmol/L = mg/dL ÷ 18.0 (dexcom-api.md §3.3). */
 export const MGDL_PER_MMOL = 18
@@ -17,42 +17,15 @@ export const TREND_VALUES = [
   'none', 'notComputable', 'rateOutOfRange', 'unknown',
 ] as const
 export type KnownTrend = (typeof TREND_VALUES)[number]
-/** A documented value, or any other string the API sends (kept, not rejected). */
-export type Loose<T extends string> = T | (string & {})
 
-// --- building blocks
-
-const nullable = <S extends z.ZodType>(schema: S) => schema.nullish().transform((v): z.output<S> | null => v ?? null)
-const text = nullable(z.string())
-const num = nullable(z.number())
-const int = nullable(z.number().int())
-const bool = nullable(z.boolean())
-const loose = <T extends string>() => nullable(z.string()).transform((v) => v as Loose<T> | null)
-
-const Time = z.string().transform((s, ctx) => {
-  const ms = parseDexcomTime(s)
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 timestamp' })
-    return z.NEVER
-  }
-  return ms
-})
-const OptionalTime = nullable(Time)
-
-const RecordIdSchema = z.string().min(1).max(200)
-
-const EnvelopeSchema = z.object({
-  recordType: text,
-  recordVersion: text,
-  userId: text,
-  records: z.array(z.unknown()),
-})
+// The page shape, checked once per answer; its records are read one by one below.
+const readEnvelope = object({ recordType: text, recordVersion: text, userId: text, records: unknownArray })
 
 // --- egvs
 
-const EgvSchema = z.object({
-  recordId: RecordIdSchema,
-  systemTime: Time,
+const readEgv = object({
+  recordId,
+  systemTime: time,
   displayTime: text,
   transmitterId: text,
   transmitterTicks: int,
@@ -73,35 +46,35 @@ const EgvSchema = z.object({
  * "above 400" (status high); `systemTime` is epoch ms (UTC); `displayTime` is kept as sent
  * (device local time, with an offset from mobile apps and without one from receivers).
  */
-export type Egv = z.output<typeof EgvSchema>
+export type Egv = Read<typeof readEgv>
 
 // --- events
 
-const EventSchema = z.object({
-  recordId: RecordIdSchema,
-  systemTime: Time,
+const readEvent = object({
+  recordId,
+  systemTime: time,
   displayTime: text,
   eventStatus: loose<'created' | 'updated' | 'deleted'>(),
   eventType: loose<'unknown' | 'insulin' | 'carbs' | 'exercise' | 'health' | 'bloodGlucose' | 'notes'>(),
   eventSubType: loose<string>(),
   // Documented as a string ("12", "3.5"); a number is accepted and kept as its text.
-  value: nullable(z.union([z.string(), z.number()])).transform((v) => (v === null ? null : String(v))),
+  value: (v): string | null => (v == null ? null : typeof v === 'string' || typeof v === 'number' ? String(v) : fail('expected a string or a number')),
   unit: loose<'unknown' | 'grams' | 'mg/dL' | 'minutes' | 'units'>(),
   transmitterId: text,
   transmitterGeneration: loose<string>(),
   transmitterGenerationVariant: loose<string>(),
   displayDevice: loose<string>(),
-  recordedSystemTime: OptionalTime,
+  recordedSystemTime: optionalTime,
   recordedDisplayTime: text,
 })
 /** A user-entered event (insulin, carbs, exercise, ...); `value` is text as Dexcom sends it. */
-export type DexcomEvent = z.output<typeof EventSchema>
+export type DexcomEvent = Read<typeof readEvent>
 
 // --- calibrations and alerts
 
-const CalibrationSchema = z.object({
-  recordId: RecordIdSchema,
-  systemTime: Time,
+const readCalibration = object({
+  recordId,
+  systemTime: time,
   displayTime: text,
   unit: loose<'unknown' | 'mg/dL' | 'mmol/L'>(),
   value: num,
@@ -111,11 +84,11 @@ const CalibrationSchema = z.object({
   transmitterGeneration: loose<string>(),
   transmitterGenerationVariant: loose<string>(),
 })
-export type Calibration = z.output<typeof CalibrationSchema>
+export type Calibration = Read<typeof readCalibration>
 
-const AlertSchema = z.object({
-  recordId: RecordIdSchema,
-  systemTime: Time,
+const readAlert = object({
+  recordId,
+  systemTime: time,
   displayTime: text,
   alertName: loose<'unknown' | 'high' | 'low' | 'rise' | 'fall' | 'outOfRange' | 'urgentLow' | 'urgentLowSoon' | 'noReadings'>(),
   alertState: loose<'unknown' | 'inactive' | 'activeSnoozed' | 'activeAlarming'>(),
@@ -125,17 +98,17 @@ const AlertSchema = z.object({
   transmitterId: text,
   displayApp: text,
 })
-export type Alert = z.output<typeof AlertSchema>
+export type Alert = Read<typeof readAlert>
 
 // --- devices
 
-const AlertSettingSchema = z.object({
+const readAlertSetting = object({
   alertName: loose<string>(),
   value: num,
   unit: loose<string>(),
   snooze: num,
   enabled: bool,
-  systemTime: OptionalTime,
+  systemTime: optionalTime,
   displayTime: text,
   delay: num,
   secondaryTriggerCondition: num,
@@ -143,48 +116,48 @@ const AlertSettingSchema = z.object({
   soundOutputMode: loose<'unknown' | 'sound' | 'vibrate' | 'match'>(),
 })
 
-const AlertScheduleSchema = z.object({
+const readAlertSchedule = object({
   alertScheduleSettings: nullable(
-    z.object({
+    object({
       alertScheduleName: text,
       isEnabled: bool,
       isDefaultSchedule: bool,
       startTime: text,
       endTime: text,
-      daysOfWeek: nullable(z.array(z.string())),
+      daysOfWeek: nullable(array(string)),
       isActive: bool,
-      override: nullable(z.object({ isOverrideEnabled: bool, mode: loose<'unknown' | 'quiet' | 'vibrate'>(), endTime: text })),
+      override: nullable(object({ isOverrideEnabled: bool, mode: loose<'unknown' | 'quiet' | 'vibrate'>(), endTime: text })),
     }),
   ),
-  alertSettings: nullable(z.array(AlertSettingSchema)).transform((v) => v ?? []),
+  alertSettings: list(readAlertSetting),
 })
 
-const DeviceSchema = z.object({
-  lastUploadDate: OptionalTime,
+const readDevice = object({
+  lastUploadDate: optionalTime,
   transmitterId: text,
   transmitterGeneration: loose<string>(),
   transmitterGenerationVariant: loose<string>(),
   displayDevice: loose<string>(),
   displayApp: text,
-  alertSchedules: nullable(z.array(AlertScheduleSchema)).transform((v) => v ?? []),
+  alertSchedules: list(readAlertSchedule),
 })
 /** A receiver or phone app with its alert schedules; `lastUploadDate` is epoch ms. */
-export type Device = z.output<typeof DeviceSchema>
+export type Device = Read<typeof readDevice>
 
 // --- dataRange
 
-const RangePointSchema = z.object({ systemTime: Time, displayTime: text })
-const RangeSchema = nullable(z.object({ start: RangePointSchema, end: RangePointSchema }))
-const DataRangeSchema = z.object({
+const readRangePoint = object({ systemTime: time, displayTime: text })
+const readRange = nullable(object({ start: readRangePoint, end: readRangePoint }))
+const readDataRange = object({
   recordType: text,
   recordVersion: text,
   userId: text,
-  calibrations: RangeSchema,
-  egvs: RangeSchema,
-  events: RangeSchema,
+  calibrations: readRange,
+  egvs: readRange,
+  events: readRange,
 })
 /** Where data exists; a block is null when that kind has no data. Times are epoch ms. */
-export type DataRange = z.output<typeof DataRangeSchema>
+export type DataRange = Read<typeof readDataRange>
 
 // --- parsing
 
@@ -201,10 +174,6 @@ export interface RecordPage<T> {
   invalid: InvalidRecord[]
 }
 
-function describe(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.map(String).join('.') || '(record)'}: ${i.message}`).join('; ')
-}
-
 /** The JSON body of a 200 answer, or PROVIDER_BAD_RESPONSE naming the endpoint and status. */
 export function readJson(raw: RawResponse, what: string): unknown {
   if (raw.status !== 200) throw new AppError('PROVIDER_BAD_RESPONSE', `Dexcom answered ${what} with HTTP ${raw.status}`)
@@ -215,15 +184,28 @@ export function readJson(raw: RawResponse, what: string): unknown {
   }
 }
 
-function parsePage<S extends z.ZodType>(raw: RawResponse, what: string, schema: S): RecordPage<z.output<S>> {
-  const envelope = EnvelopeSchema.safeParse(readJson(raw, what))
-  if (!envelope.success) throw new AppError('PROVIDER_BAD_RESPONSE', `Dexcom answered ${what} with an unexpected shape (${describe(envelope.error)})`)
-  const page: RecordPage<z.output<S>> = { userId: envelope.data.userId, records: [], invalid: [] }
-  envelope.data.records.forEach((record, index) => {
-    const parsed = schema.safeParse(record)
-    if (parsed.success) page.records.push(parsed.data)
-    else page.invalid.push({ index, problem: describe(parsed.error) })
-  })
+/** `read(value)`, or PROVIDER_BAD_RESPONSE saying which fields of the answer were wrong. */
+function readAnswer<T>(read: Reader<T>, value: unknown, what: string): T {
+  try {
+    return read(value)
+  } catch (e) {
+    if (e instanceof Invalid) throw new AppError('PROVIDER_BAD_RESPONSE', `Dexcom answered ${what} with an unexpected shape (${e.describe()})`)
+    throw e
+  }
+}
+
+function parsePage<T>(raw: RawResponse, what: string, read: Reader<T>): RecordPage<T> {
+  const envelope = readAnswer(readEnvelope, readJson(raw, what), what)
+  const page: RecordPage<T> = { userId: envelope.userId, records: [], invalid: [] }
+  const records = envelope.records
+  for (let index = 0; index < records.length; index++) {
+    try {
+      page.records.push(read(records[index]))
+    } catch (e) {
+      if (!(e instanceof Invalid)) throw e
+      page.invalid.push({ index, problem: e.describe() })
+    }
+  }
   return page
 }
 
@@ -241,35 +223,33 @@ function egvInMgdl(egv: Egv): Egv {
 
 /** Parses a `/v3/users/self/egvs` answer (pure); values end up in mg/dL. */
 export function parseEgvs(raw: RawResponse): RecordPage<Egv> {
-  const page = parsePage(raw, 'egvs', EgvSchema)
+  const page = parsePage(raw, 'egvs', readEgv)
   return { ...page, records: page.records.map(egvInMgdl) }
 }
 
 /** Parses a `/v3/users/self/events` answer (pure). */
 export function parseEvents(raw: RawResponse): RecordPage<DexcomEvent> {
-  return parsePage(raw, 'events', EventSchema)
+  return parsePage(raw, 'events', readEvent)
 }
 
 /** Parses a `/v3/users/self/calibrations` answer (pure). */
 export function parseCalibrations(raw: RawResponse): RecordPage<Calibration> {
-  return parsePage(raw, 'calibrations', CalibrationSchema)
+  return parsePage(raw, 'calibrations', readCalibration)
 }
 
 /** Parses a `/v3/users/self/alerts` answer (pure). */
 export function parseAlerts(raw: RawResponse): RecordPage<Alert> {
-  return parsePage(raw, 'alerts', AlertSchema)
+  return parsePage(raw, 'alerts', readAlert)
 }
 
 /** Parses a `/v3/users/self/devices` answer (pure). */
 export function parseDevices(raw: RawResponse): RecordPage<Device> {
-  return parsePage(raw, 'devices', DeviceSchema)
+  return parsePage(raw, 'devices', readDevice)
 }
 
 /** Parses a `/v3/users/self/dataRange` answer (pure); a range that does not parse is an error. */
 export function parseDataRange(raw: RawResponse): DataRange {
-  const parsed = DataRangeSchema.safeParse(readJson(raw, 'dataRange'))
-  if (!parsed.success) throw new AppError('PROVIDER_BAD_RESPONSE', `Dexcom answered dataRange with an unexpected shape (${describe(parsed.error)})`)
-  return parsed.data
+  return readAnswer(readDataRange, readJson(raw, 'dataRange'), 'dataRange')
 }
 
 // --- units
