@@ -1,7 +1,9 @@
 import { Composer, InlineKeyboard, type Context } from 'grammy'
 import type { Deps } from '../deps.js'
 import { getConnection, listConnections, type Connection } from '../db/connections.js'
+import { getDiscovered } from '../db/discovered.js'
 import { getCredentials } from '../db/provider-credentials.js'
+import { isConfiguredId } from '../discovery/install.js'
 import { isAppError } from '../errors.js'
 import { describeDisconnect, disconnectProvider } from '../oauth/disconnect.js'
 import { withStoredCredentials } from '../providers/credentials.js'
@@ -80,7 +82,8 @@ export function connectionsComposer(deps: Deps): Composer<Context> {
           : withStoredCredentials(deps.db, p).clientId !== undefined
             ? 'ready to connect'
             : 'needs a client id (connect asks for it)'
-        return `${p.providerId}: ${p.displayName}, ${state}${p.redirectMode === 'paste' ? ' (you paste the code back)' : ''}`
+        const from = isConfiguredId(deps.config, deps.db, p.providerId) ? undefined : getDiscovered(deps.db, p.providerId)?.url
+        return `${p.providerId}: ${p.displayName}, ${state}${p.redirectMode === 'paste' ? ' (you paste the code back)' : ''}${from ? ` (from ${from})` : ''}`
       })
     return ctx.reply(lines.join('\n'))
   })

@@ -84,6 +84,20 @@ t.test('connect <mcp url> from the chat → link naming the sign-in host → app
   t.ok(refreshes.every((r) => r.params.resource === mcp.url), 'every refresh carries resource')
   t.same(await listed(), ['echo', 'whoami'], 'still works after the refresh')
   t.notOk(mcp.checks.some((c) => !c.ok && c.reason !== 'ERR_JWT_EXPIRED'), 'no token refused for any reason but age')
+
+  // Listed like the rest: /connections, /providers, and `latchkey providers [--json]` (real processes).
+  const connections = await say(w, '/connections', new RegExp(mcpHost.replace(/\./g, '\\.')))
+  t.match(connections.payload.text, new RegExp(`^✅ ${mcpHost}: token expires .*, last refresh`, 'm'))
+  const providers = await say(w, '/providers', new RegExp(`^${id}:`, 'm'))
+  t.match(providers.payload.text, new RegExp(`^${id}: ${mcpHost}, connected \\(from ${mcp.url}\\)$`, 'm'))
+  const cli = async (...args: string[]) => (await run(process.execPath, [BIN, ...args], { env: { ...process.env, LATCHKEY_CONFIG: configPath, HOME: dir } })).stdout
+  const rows = JSON.parse(await cli('providers', '--json')) as Record<string, unknown>[]
+  t.same(
+    rows.find((r) => r.id === id),
+    { id, name: mcpHost, hasClientId: true, hasClientSecret: true, usePkce: true, clientAuth: 'basic', redirectMode: 'callback', revocable: true, source: 'discovered', url: mcp.url },
+  )
+  t.equal(rows.find((r) => r.id === 'github')?.source, 'built-in')
+  t.match(await cli('providers'), new RegExp(`^${id} +${mcpHost} +client id \\+ secret +PKCE, auth basic, discovered from ${mcp.url}$`, 'm'))
 })
 
 t.test('connect <url> in the chat: a refused server gets a plain message and nothing is stored', async (t) => {
