@@ -29,7 +29,7 @@ function badConfig(t: Parameters<typeof tempDir>[0]): Record<string, string> {
   return { LATCHKEY_CONFIG: path, HOME: dir }
 }
 
-const COMMANDS = ['serve', 'connect', 'reconnect', 'disconnect', 'token', 'providers', 'status', 'doctor', 'dexcom readings', 'simulate dexcom', 'demo']
+const COMMANDS = ['serve', 'connect', 'reconnect', 'disconnect', 'token', 'providers', 'status', 'doctor', 'dexcom readings', 'oura daily', 'simulate dexcom', 'simulate oura', 'demo']
 
 t.test('--help on every command prints its usage and examples, exit 0, even with a bad config', async (t) => {
   const env = badConfig(t)

@@ -38,4 +38,16 @@ export const integration = defineIntegration({
         ctx.done(await ctx.withDb(config, (db) => ouraDailyCommand({ db, clock: systemClock }, OURA_PROVIDERS, opts, ctx.out)))
       })
   },
+  simulate(simulate, ctx) {
+    simulate
+      .command('oura')
+      .description('run the Oura simulator on loopback and print its URLs and the config that points oura-sandbox at it')
+      .option('--port <n>', 'listen on 127.0.0.1:N (default: a free port)', ctx.intInRange('--port', 0, 65_535))
+      .option('--host <address>', 'a loopback address', '127.0.0.1')
+      .option('--client-id <id>', "the app's client id ($LATCHKEY_SIM_CLIENT_ID)")
+      .option('--client-secret <secret>', 'its secret ($LATCHKEY_SIM_CLIENT_SECRET)')
+      .option('--redirect-uri <uri>', "a registered redirect URI, repeatable ($LATCHKEY_SIM_REDIRECT_URI; default: the config's <publicUrl>/oauth/callback)", ctx.collectUrl)
+      .addHelpText('after', ctx.after(undefined, 'latchkey simulate oura --port 9100', 'latchkey simulate oura --redirect-uri http://127.0.0.1:8400/oauth/callback'))
+      .action(async (opts: import('./cli-simulate.js').OuraSimulateFlags) => ctx.done(await (await import('./cli-simulate.js')).ouraSimulateCommand(opts, ctx.env, ctx.out)))
+  },
 })

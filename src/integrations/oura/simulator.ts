@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { isLoopbackHost } from '../../url.js'
 
 const DAY_MS = 86_400_000
 /** Documents per page: small, so pagination is exercised. */
@@ -29,11 +30,20 @@ export interface OuraSimulatorOptions {
   historyDays?: number
   accessTokenTtlSeconds?: number
   port?: number
+  /** A loopback address to listen on (default 127.0.0.1). */
+  host?: string
+  /** Redirect URIs the authorize page accepts (default: any). */
+  redirectUris?: string[]
+  /** Called after each answer (`latchkey simulate oura` logs them). */
+  onRequest?(r: { method: string; path: string; status: number }): void
 }
 
 export interface OuraSimulator {
   url: string
-  /** Tokens as if the user had approved the app (the authorize page is not simulated yet). */
+  /** Where latchkey sends the user: a page listing the sandbox users, one link each. */
+  authorizationUrl: string
+  tokenUrl: string
+  /** Tokens as if the user had approved the app on the authorize page. */
   issueTokens(user: OuraSandboxUser): { access_token: string; refresh_token: string; expires_in: number; scope: string; token_type: 'bearer' }
   /** The next `count` data requests answer 429 with this Retry-After (seconds). */
   rateLimitNext(count: number, retryAfterSeconds: number): void
@@ -103,6 +113,7 @@ export async function startOuraSimulator(opts: OuraSimulatorOptions): Promise<Ou
   const refresh = new Map<string, { user: OuraSandboxUser; scopes: string[] }>()
   let limited = { count: 0, retryAfter: 0 }
   const requests: OuraSimulator['requests'] = []
+  const codes = new Map<string, { user: OuraSandboxUser; scopes: string[]; redirectUri: string }>()
 
   const issue = (user: OuraSandboxUser, scopes: string[]) => {
     const a = randomBytes(24).toString('base64url')
@@ -121,12 +132,20 @@ export async function startOuraSimulator(opts: OuraSimulatorOptions): Promise<Ou
     const reply = (status: number, body: unknown, headers?: Record<string, string>) => {
       requests.push({ path: url.pathname, query, status })
       json(res, status, body, headers)
+      opts.onRequest?.({ method: req.method ?? 'GET', path: url.pathname, status })
     }
+    if (req.method === 'GET' && url.pathname === '/oauth/authorize') return authorize(url, query, res)
     if (req.method === 'POST' && url.pathname === '/oauth/token') {
       let text = ''
       for await (const chunk of req) text += chunk
       const form = new URLSearchParams(text)
       if (form.get('client_id') !== opts.clientId || form.get('client_secret') !== opts.clientSecret) return reply(401, { error: 'invalid_client' })
+      if (form.get('grant_type') === 'authorization_code') {
+        const held = codes.get(form.get('code') ?? '')
+        codes.delete(form.get('code') ?? '') // single-use
+        if (!held || held.redirectUri !== form.get('redirect_uri')) return reply(400, { error: 'invalid_grant' })
+        return reply(200, issue(held.user, held.scopes))
+      }
       const held = form.get('grant_type') === 'refresh_token' ? refresh.get(form.get('refresh_token') ?? '') : undefined
       if (!held) return reply(400, { error: 'invalid_grant' })
       refresh.delete(form.get('refresh_token') ?? '') // single-use
@@ -165,10 +184,46 @@ export async function startOuraSimulator(opts: OuraSimulatorOptions): Promise<Ou
     return reply(200, { data: page, next_token: next })
   }
 
+  // The consent page: one link per sandbox user; following it approves and redirects with a code.
+  const authorize = (url: URL, query: Record<string, string>, res: ServerResponse) => {
+    const done = (status: number, headers: Record<string, string>, body: string) => {
+      requests.push({ path: url.pathname, query: {}, status })
+      res.writeHead(status, headers).end(body)
+      opts.onRequest?.({ method: 'GET', path: url.pathname, status })
+    }
+    const redirectUri = query.redirect_uri ?? ''
+    if (query.client_id !== opts.clientId || !URL.canParse(redirectUri) || (opts.redirectUris && !opts.redirectUris.includes(redirectUri)))
+      return done(400, { 'content-type': 'text/plain' }, 'unknown client_id or redirect_uri')
+    const user = query.user as OuraSandboxUser | undefined
+    if (user && Object.hasOwn(OURA_SANDBOX_USERS, user)) {
+      const asked = (query.scope ?? '').split(/[ +]/).filter(Boolean)
+      const scopes = OURA_SANDBOX_USERS[user].scopes.filter((s) => asked.length === 0 || asked.includes(s))
+      const code = randomBytes(18).toString('base64url')
+      codes.set(code, { user, scopes, redirectUri })
+      const back = new URL(redirectUri)
+      back.searchParams.set('code', code)
+      if (query.state !== undefined) back.searchParams.set('state', query.state)
+      return done(302, { location: back.href }, '')
+    }
+    const links = Object.keys(OURA_SANDBOX_USERS).map((u) => {
+      const href = new URLSearchParams({ ...query, user: u }).toString().replaceAll('&', '&amp;')
+      return `<li><a href="/oauth/authorize?${href}">${u}</a></li>`
+    })
+    done(200, { 'content-type': 'text/html; charset=utf-8' }, `<!doctype html><title>Oura simulator</title><h1>Oura simulator: sign in as</h1><ul>${links.join('')}</ul>`)
+  }
+
   const server = createServer((req, res) => void handle(req, res).catch(() => res.destroy()))
-  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve))
+  const host = opts.host ?? '127.0.0.1'
+  if (!isLoopbackHost(host)) throw new TypeError(`"host" must be a loopback address (127.0.0.1, ::1, localhost), got ${JSON.stringify(host)}`)
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(opts.port ?? 0, host, resolve)
+  })
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}`
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url,
+    authorizationUrl: `${url}/oauth/authorize`,
+    tokenUrl: `${url}/oauth/token`,
     issueTokens: (user) => issue(user, [...OURA_SANDBOX_USERS[user].scopes]),
     rateLimitNext: (count, retryAfter) => void (limited = { count, retryAfter }),
     requests,
