@@ -25,8 +25,8 @@ export type PreparedUrl = {
   cached: boolean
 } & ({ kind: 'ready' } | { kind: 'needs_client'; registrationPage?: string })
 
-/** The provider fields for what discovery found: RFC 8707 `resource` on all three requests of an MCP connection. */
-function definitionFor(d: Pick<Discovery, 'kind' | 'url' | 'resource' | 'issuer' | 'metadata' | 'scopes'>): ProviderOverride {
+/** The provider fields for what discovery found (also used by re-discovery): RFC 8707 `resource` on all three requests of an MCP connection. */
+export function definitionFor(d: Pick<Discovery, 'kind' | 'url' | 'resource' | 'issuer' | 'metadata' | 'scopes'>): ProviderOverride {
   const resource: Record<string, string> = d.resource ? { resource: d.resource } : {}
   const revocationUrl = extraField(d.metadata, 'revocation_endpoint')
   const docsUrl = d.metadata.service_documentation

@@ -1,4 +1,6 @@
 import { claimNotification, getConnection } from '../db/connections.js'
+import { getDiscovered } from '../db/discovered.js'
+import { rediscoverProviders } from '../discovery/rediscover.js'
 import { enqueueNotice } from '../db/outbox.js'
 import { isAppError } from '../errors.js'
 import { asOAuthEntry, readAuthFile } from '../store/auth-json.js'
@@ -21,6 +23,8 @@ export interface RefreshSummary {
  */
 export async function refreshDueTokens(deps: TokenDeps, source = new TokenSource(deps)): Promise<RefreshSummary> {
   const summary: RefreshSummary = { refreshed: [], failing: [], needsReauth: [], reminded: [] }
+  // Discovered providers' metadata is checked again before it goes stale.
+  await rediscoverProviders(deps)
   const auth = await readAuthFile(deps.config.authFile)
   for (const [id, provider] of Object.entries(deps.config.providers)) {
     const entry = asOAuthEntry(auth[id])
@@ -51,8 +55,11 @@ export async function refreshDueTokens(deps: TokenDeps, source = new TokenSource
       else summary.failing.push(id)
     } catch (err) {
       if (isAppError(err, 'NEEDS_REAUTH')) summary.needsReauth.push(id)
-      else if (isAppError(err, 'PROVIDER_UNREACHABLE') || isAppError(err, 'AUTH_FILE_UNWRITABLE')) summary.failing.push(id)
-      else throw err
+      else if (isAppError(err, 'PROVIDER_UNREACHABLE') || isAppError(err, 'AUTH_FILE_UNWRITABLE')) {
+        summary.failing.push(id)
+        // A discovered server may have moved its token endpoint: the next attempt uses fresh metadata.
+        if (isAppError(err, 'PROVIDER_UNREACHABLE') && getDiscovered(deps.db, id)) await rediscoverProviders(deps, { only: id })
+      } else throw err
     }
   }
   return summary

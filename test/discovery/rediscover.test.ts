@@ -1,0 +1,59 @@
+// Re-discovery against real peers (the SDK MCP server and oidc-provider with registration): stored
+// metadata is checked again before it goes stale, a stale endpoint is replaced by the server's
+// current one, and a server that cannot be reached keeps the old metadata.
+import t from 'tap'
+import { getDiscovered, saveDiscovered } from '../../src/db/discovered.js'
+import { prepareUrlConnection } from '../../src/discovery/connect-url.js'
+import { REDISCOVER_AFTER_MS, rediscoverProviders } from '../../src/discovery/rediscover.js'
+import { refreshDueTokens } from '../../src/oauth/refresh-job.js'
+import { testDeps, type Teardown } from '../support/deps.js'
+import { mcpWorld } from '../support/mcp-world.js'
+
+/** Connects the MCP server by URL, then makes its stored token endpoint one that no longer exists. */
+async function connectedWithStaleEndpoint(t: Teardown) {
+  const w = await mcpWorld(t)
+  const deps = testDeps(t)
+  const prepared = await prepareUrlConnection(deps, w.mcp.url)
+  const id = prepared.provider.providerId
+  const row = getDiscovered(deps.db, id)
+  if (!row) throw new Error('not stored')
+  const stale = `${w.as.issuer}/moved-away`
+  saveDiscovered(deps.db, { ...row, definition: JSON.stringify({ ...JSON.parse(row.definition), tokenUrl: stale }) })
+  return { w, deps, id, row, stale }
+}
+
+t.test('the refresh job discovers metadata again once it is due, and the provider uses the current endpoints', async (t) => {
+  const { w, deps, id, row, stale } = await connectedWithStaleEndpoint(t)
+  const tokenUrl = JSON.parse(row.definition).tokenUrl as string
+  t.not(tokenUrl, stale)
+
+  deps.clock.advance(REDISCOVER_AFTER_MS - 1000)
+  t.same(await rediscoverProviders(deps), { updated: [], failed: [] }, 'not due yet: no request')
+  t.match(JSON.parse(getDiscovered(deps.db, id)?.definition ?? '{}'), { tokenUrl: stale })
+
+  deps.clock.advance(1000)
+  const registrations = w.as.registrations.length
+  t.same(await refreshDueTokens(deps), { refreshed: [], failing: [], needsReauth: [], reminded: [] })
+  const after = getDiscovered(deps.db, id)
+  t.equal(JSON.parse(after?.definition ?? '{}').tokenUrl, tokenUrl, 'the stored endpoint is the server’s current one')
+  t.equal(after?.checkedAt, deps.clock.now())
+  t.equal(after?.discoveredAt, row.discoveredAt, 'first discovery time kept')
+  t.equal(deps.config.providers[id]?.tokenUrl, tokenUrl, 'installed again for every surface')
+  t.ok(deps.config.providers[id]?.clientId, 'the registered client still used')
+  t.equal(w.as.registrations.length, registrations, 'no new registration')
+})
+
+t.test('a failing endpoint triggers discovery at once, whatever the age', async (t) => {
+  const { deps, id } = await connectedWithStaleEndpoint(t)
+  t.same(await rediscoverProviders(deps, { only: id }), { updated: [id], failed: [] })
+  t.notMatch(deps.config.providers[id]?.tokenUrl, /moved-away/)
+})
+
+t.test('a server that cannot be reached keeps the old metadata, with a warning', async (t) => {
+  const { w, deps, id, stale } = await connectedWithStaleEndpoint(t)
+  await w.mcp.close()
+  deps.clock.advance(REDISCOVER_AFTER_MS)
+  t.same(await rediscoverProviders(deps), { updated: [], failed: [id] })
+  t.match(JSON.parse(getDiscovered(deps.db, id)?.definition ?? '{}'), { tokenUrl: stale }, 'nothing lost')
+  t.match(deps.logs.text(), 'discovering a provider again failed; kept the old metadata')
+})
