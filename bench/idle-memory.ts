@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { BIN } from '../test/support/child-daemon.js'
 import { freePort, tempDir } from '../test/support/deps.js'
-import { Cleanup, fixed, median, procStatusKiB, stopChild, table, withTimeout } from './support.js'
+import { Cleanup, fixed, goal, median, procStatusKiB, stopChild, table, withTimeout } from './support.js'
 
 const IDLE_MS = 3_000
 const SAMPLES = 6
@@ -110,6 +110,7 @@ export async function idleMemory(): Promise<void> {
       ),
     )
     console.log('  ratio = latchkey VmRSS / bare node VmRSS (medians)')
+    console.log(goal('idle daemon VmRSS (median)', `${fixed(median(latchkey.rssMiB))} MiB`, '≤ 100 MiB', median(latchkey.rssMiB) <= 100))
   } finally {
     await cleanup.run()
   }

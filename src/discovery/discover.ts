@@ -1,12 +1,8 @@
-import {
-  discoverAuthorizationServerMetadata,
-  discoverOAuthProtectedResourceMetadata,
-  extractWWWAuthenticateParams,
-} from '@modelcontextprotocol/sdk/client/auth.js'
 import type { AuthorizationServerMetadata, OAuthProtectedResourceMetadata } from '@modelcontextprotocol/sdk/shared/auth.js'
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js'
 import { AppError, isAppError } from '../errors.js'
 import { hostOf, isSecureUrl } from './fetch.js'
+import { sdkAuth } from './sdk-auth.js'
 
 /** What discovery found behind a URL, checked (mcp-auth.md §1). */
 export interface Discovery {
@@ -66,6 +62,7 @@ function wrap(what: string, host: string, err: unknown): AppError {
 export async function discover(url: string, fetchFn: FetchLike): Promise<Discovery> {
   const target = canonicalUrl(url)
   const host = hostOf(target)
+  const { discoverOAuthProtectedResourceMetadata, extractWWWAuthenticateParams } = await sdkAuth()
   const probe = await fetchFn(target, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
@@ -107,6 +104,7 @@ export async function discover(url: string, fetchFn: FetchLike): Promise<Discove
 }
 
 async function fetchAuthorizationServer(issuer: string, fetchFn: FetchLike): Promise<AuthorizationServerMetadata | undefined> {
+  const { discoverAuthorizationServerMetadata } = await sdkAuth()
   try {
     return await discoverAuthorizationServerMetadata(issuer, { fetchFn })
   } catch (err) {

@@ -1,4 +1,4 @@
-import { registerClient } from '@modelcontextprotocol/sdk/client/auth.js'
+import { sdkAuth } from './sdk-auth.js'
 import type { AuthorizationServerMetadata, OAuthClientMetadata } from '@modelcontextprotocol/sdk/shared/auth.js'
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js'
 import { AppError, isAppError } from '../errors.js'
@@ -52,6 +52,7 @@ export async function registerLatchkey(
     // Only scopes the server lists: a resource server's own scopes are not the authorization server's to register.
     ...(registrable.length ? { scope: registrable.join(' ') } : {}),
   }
+  const { registerClient } = await sdkAuth()
   let answer
   try {
     answer = await registerClient(issuer, { metadata, fetchFn, clientMetadata })
