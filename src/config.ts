@@ -6,6 +6,7 @@ import { AppError } from './errors.js'
 import { DB_FILE_NAME, DEFAULT_PATHS, configPathFrom, expandHome } from './paths.js'
 import { BUILT_IN_PROVIDERS } from './providers/catalog.js'
 import { PROVIDER_ID_PATTERN, ProviderOverrideSchema, buildProvider, type Provider, type ProviderOverride } from './providers/schema.js'
+import { splitUrlEntries, type UrlProviderEntry } from './providers/url-entry.js'
 import { SecureUrlSchema, isLoopbackHost } from './url.js'
 import { DEFAULT_DEXCOM_CONFIG, DexcomConfigSchema, type DexcomConfig } from './integrations/dexcom/config.js'
 import { BrokerConfigSchema, DEFAULT_BROKER_CONFIG, type BrokerConfig } from './broker/config.js'
@@ -133,6 +134,8 @@ export interface Config {
   readonly dexcom: DexcomConfig
   readonly broker: BrokerConfig
   readonly providers: Readonly<Record<string, Provider>>
+  /** `providers.<id>` entries with a `url`: hand-registered clients for servers connected by URL. */
+  readonly urlProviders: Readonly<Record<string, UrlProviderEntry>>
 }
 
 type Env = Record<string, string | undefined>
@@ -266,8 +269,9 @@ function mergeProviders(entries: Record<string, ProviderOverride>, env: Env, pro
 }
 
 /** Validates an already-read config object; exported for tests and for `latchkey doctor`. */
-export function parseConfig(raw: unknown, env: Env = {}, configPath = '(inline)', fromFile = true): Config {
+export function parseConfig(original: unknown, env: Env = {}, configPath = '(inline)', fromFile = true): Config {
   const problems: string[] = []
+  const { rest: raw, urlProviders } = splitUrlEntries(original, problems)
   const parsed = ConfigFileSchema.safeParse(raw)
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -330,5 +334,6 @@ export function parseConfig(raw: unknown, env: Env = {}, configPath = '(inline)'
     broker: Object.freeze({ ...file.broker }),
     // Not frozen: "connect <url>" adds the providers it discovers (src/discovery/install.ts).
     providers,
+    urlProviders: Object.freeze({ ...urlProviders }),
   })
 }

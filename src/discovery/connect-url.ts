@@ -7,7 +7,7 @@ import { AppError } from '../errors.js'
 import { buildProvider, type Provider, type ProviderOverride } from '../providers/schema.js'
 import { advertisesIss, canonicalUrl, discover, extraField, type Discovery } from './discover.js'
 import { discoveryFetch, hostOf } from './fetch.js'
-import { discoveredProvider, installProvider, isConfiguredId } from './install.js'
+import { discoveredProvider, installProvider, isConfiguredId, urlEntryFor } from './install.js'
 import { deriveProviderId } from './provider-id.js'
 import { registerLatchkey } from './register.js'
 
@@ -73,9 +73,15 @@ export async function prepareUrlConnection(
     const d = await discover(target, fetchFn)
     found = { ...d, definition: definitionFor(d) }
   }
+  // A config entry with this url names the connection; derived ids avoid every config entry's id.
+  const configured = urlEntryFor(config, target)
   const id =
     stored?.provider ??
-    deriveProviderId(target, (candidate) => isConfiguredId(config, db, candidate) || (getDiscovered(db, candidate)?.url ?? target) !== target)
+    configured?.id ??
+    deriveProviderId(
+      target,
+      (candidate) => isConfiguredId(config, db, candidate) || Object.hasOwn(config.urlProviders, candidate) || (getDiscovered(db, candidate)?.url ?? target) !== target,
+    )
   try {
     buildProvider(id, found.definition)
   } catch (err) {
@@ -86,7 +92,7 @@ export async function prepareUrlConnection(
   let registered = getRegisteredClient(db, found.issuer)
   if (registered && registered.redirectUri !== config.redirectUri) registered = undefined // registered for another address
   const fresh =
-    !registered && !getCredentials(db, id) && found.metadata.registration_endpoint
+    !registered && !configured && !getCredentials(db, id) && found.metadata.registration_endpoint
       ? await registerLatchkey(found.issuer, found.metadata, config.redirectUri, found.definition.scopes ?? [], fetchFn, now)
       : undefined
 
@@ -104,7 +110,7 @@ export async function prepareUrlConnection(
     if (fresh) saveRegisteredClient(db, fresh)
     saveDiscovered(db, row)
   })()
-  const provider = discoveredProvider(db, row)
+  const provider = discoveredProvider(config, db, row)
   installProvider(config, provider)
   deps.log.info({ provider: id, kind: found.kind, cached, registered: fresh !== undefined }, 'provider discovered from a URL')
 

@@ -5,17 +5,27 @@ import { getCredentials } from '../db/provider-credentials.js'
 import type { Logger } from '../log.js'
 import { BUILT_IN_PROVIDERS } from '../providers/catalog.js'
 import { buildProvider, type Provider, type ProviderOverride } from '../providers/schema.js'
+import type { UrlProviderEntry } from '../providers/url-entry.js'
+import { canonicalUrl } from './discover.js'
+
+/** The config's `providers.<id>` entry whose `url` is this canonical URL, with its id. */
+export function urlEntryFor(config: Pick<Config, 'urlProviders'>, url: string): (UrlProviderEntry & { id: string }) | undefined {
+  const found = Object.entries(config.urlProviders).find(([, e]) => canonicalUrl(e.url) === url)
+  return found ? { ...found[1], id: found[0] } : undefined
+}
 
 /**
- * The Provider for a discovered row. Client identity: credentials the user gave the chat for
- * this id first, else the client latchkey registered at exactly this row's issuer.
+ * The Provider for a discovered row. Client identity: the config's `providers.<id>` entry with
+ * this url first, then credentials the user gave the chat for this id, else the client latchkey
+ * registered at exactly this row's issuer.
  */
-export function discoveredProvider(db: Db, row: DiscoveredRow): Provider {
+export function discoveredProvider(config: Pick<Config, 'urlProviders'>, db: Db, row: DiscoveredRow): Provider {
   const definition = JSON.parse(row.definition) as ProviderOverride
-  const given = getCredentials(db, row.provider)
+  const preset = urlEntryFor(config, row.url)
+  const given = preset ? { clientId: preset.clientId, clientSecret: preset.clientSecret ?? null } : getCredentials(db, row.provider)
   const registered = given ? undefined : getRegisteredClient(db, row.issuer)
   const client: ProviderOverride = given
-    ? { clientId: given.clientId, ...(given.clientSecret !== null ? { clientSecret: given.clientSecret } : {}) }
+    ? { clientId: given.clientId, ...(given.clientSecret !== null ? { clientSecret: given.clientSecret } : {}), ...(preset?.clientAuth ? { clientAuth: preset.clientAuth } : {}) }
     : registered
       ? { clientId: registered.clientId, ...(registered.clientSecret !== null ? { clientSecret: registered.clientSecret } : {}), clientAuth: registered.clientAuth === 'basic' ? 'basic' : 'body' }
       : {}
@@ -44,7 +54,7 @@ export function installDiscoveredProviders(config: Config, db: Db, log?: Logger)
       continue
     }
     try {
-      installProvider(config, discoveredProvider(db, row))
+      installProvider(config, discoveredProvider(config, db, row))
     } catch (err) {
       log?.warn({ provider: row.provider, reason: (err as Error).message.slice(0, 200) }, 'a stored discovered provider is invalid; skipped')
     }

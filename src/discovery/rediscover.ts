@@ -42,7 +42,7 @@ export async function rediscoverProviders(
         continue
       }
       const next: DiscoveredRow = { ...row, kind: d.kind, definition: JSON.stringify(definitionFor(d)), metadata: JSON.stringify(d.metadata), checkedAt: clock.now() }
-      const provider = discoveredProvider(db, next) // throws on unusable metadata, before anything is saved
+      const provider = discoveredProvider(config, db, next) // throws on unusable metadata, before anything is saved
       saveDiscovered(db, next)
       installProvider(config, provider)
       summary.updated.push(row.provider)
