@@ -1,6 +1,7 @@
 // What the browser is told at each end of a flow, worded for where the flow started: the chat
 // (with a "Back to Telegram" button) or a terminal / another program. The pages of the callback's
-// hot path are rendered once per provider and origin and then served from memory.
+// hot path (and every page that depends on nothing but the flow's context) are rendered once per
+// provider, origin and link lifetime, then served from memory.
 import type { Flow } from '../db/oauth-flows.js'
 import { describeFailure } from '../oauth/report.js'
 import { renderPage, type PageContent } from './pages.js'
@@ -102,14 +103,27 @@ export const INVALID_LINK_PAGE = renderPage({
 const cache = new Map<string, string>()
 const CACHE_LIMIT = 1_000
 
-/** The page for a fixed outcome, rendered once per provider, origin and bot link. */
-export function cachedFlowPage(kind: 'connected' | 'finishing' | 'handedOver', c: PageContext): string {
-  const key = `${kind}\n${c.provider}\n${c.name}\n${c.origin}\n${c.telegramUrl ?? ''}`
+function cached(key: string, render: () => PageContent): string {
   let html = cache.get(key)
   if (html === undefined) {
-    html = renderPage(FLOW_PAGES[kind](c))
+    html = renderPage(render())
     if (cache.size >= CACHE_LIMIT) cache.clear() // providers come and go with the config; never unbounded
     cache.set(key, html)
   }
   return html
+}
+
+const contextKey = (c: PageContext) => `${c.provider}\n${c.name}\n${c.origin}\n${c.telegramUrl ?? ''}`
+
+/** Outcomes whose page depends only on the context (no provider-supplied text). */
+export type FixedFlowPage = 'connected' | 'finishing' | 'handedOver' | 'used' | 'wrongBrowser' | 'wrongIssuer'
+
+/** The page for a fixed outcome, rendered once per provider, origin and bot link. */
+export function cachedFlowPage(kind: FixedFlowPage, c: PageContext): string {
+  return cached(`${kind}\n${contextKey(c)}`, () => FLOW_PAGES[kind](c))
+}
+
+/** The expired-link page, rendered once per context and link lifetime. */
+export function cachedExpiredPage(c: PageContext, minutes: number): string {
+  return cached(`expired\n${minutes}\n${contextKey(c)}`, () => FLOW_PAGES.expired(c, minutes))
 }

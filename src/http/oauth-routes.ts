@@ -13,7 +13,7 @@ import { startFlow } from '../oauth/flow.js'
 import { TOKEN_PATTERN } from '../oauth/random.js'
 import { missingScopes } from '../oauth/report.js'
 import { hasBearer } from './api-auth.js'
-import { FLOW_PAGES, INVALID_LINK_PAGE, cachedFlowPage, originOf, type PageContext } from './flow-pages.js'
+import { FLOW_PAGES, INVALID_LINK_PAGE, cachedExpiredPage, cachedFlowPage, originOf, type PageContext } from './flow-pages.js'
 import { PAGE_HEADERS, renderPage } from './pages.js'
 
 export interface OAuthRouteOptions {
@@ -116,11 +116,11 @@ export async function oauthRoutes(app: FastifyInstance, deps: Deps, opts: OAuthR
     return { origin: originOf(flow), provider: flow.provider, name: name(flow.provider), telegramUrl: username ? `https://t.me/${username}` : undefined }
   }
   const isExpired = (flow: Flow, now: number) => flow.status === 'expired' || (flow.status === 'waiting' && flow.expiresAt <= now)
-  const expiredPage = (flow: Flow) => renderPage(FLOW_PAGES.expired(context(flow), Math.round((flow.expiresAt - flow.createdAt) / 60_000)))
+  const expiredPage = (flow: Flow) => cachedExpiredPage(context(flow), Math.round((flow.expiresAt - flow.createdAt) / 60_000))
   /** The start link of a flow that cannot take a browser any more: expired, already used, or unknown. */
   const endedFlowPage = (flow: Flow | undefined, now: number): string => {
     if (!flow) return INVALID_LINK_PAGE
-    return isExpired(flow, now) ? expiredPage(flow) : renderPage(FLOW_PAGES.used(context(flow)))
+    return isExpired(flow, now) ? expiredPage(flow) : cachedFlowPage('used', context(flow))
   }
 
   const requireBearer = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -209,8 +209,8 @@ export async function oauthRoutes(app: FastifyInstance, deps: Deps, opts: OAuthR
       deps.log.info({ reason: result.reason }, 'callback rejected')
       // Off the hot path: read the flow again for the wording.
       const flow = getFlowByState(deps.db, parsed.value.state)
-      if (flow && result.reason === 'cookie_mismatch') return sendHtml(reply, 400, renderPage(FLOW_PAGES.wrongBrowser(context(flow))))
-      if (flow && result.reason === 'issuer_mismatch') return sendHtml(reply, 400, renderPage(FLOW_PAGES.wrongIssuer(context(flow))))
+      if (flow && result.reason === 'cookie_mismatch') return sendHtml(reply, 400, cachedFlowPage('wrongBrowser', context(flow)))
+      if (flow && result.reason === 'issuer_mismatch') return sendHtml(reply, 400, cachedFlowPage('wrongIssuer', context(flow)))
       if (flow && isExpired(flow, deps.clock.now()) && hasStateCookie(request.headers.cookie, flow.state, secure))
         return sendHtml(reply, 400, expiredPage(flow))
       return sendHtml(reply, 400, INVALID_LINK_PAGE)
