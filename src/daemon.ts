@@ -151,6 +151,7 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
         await app.close()
         await resolveOnEvent.stop()
         await scheduler.stop()
+        broker.flushAudit()
         deps.db.close()
         deps.log.info('latchkey stopped')
       })()),

@@ -16,15 +16,52 @@ export interface AuditRecord {
   bytes: number
 }
 
-/** Appends one record. */
+const INSERT =
+  'INSERT INTO audit_log (time, agent, connection, method, path, status, duration_ms, bytes) VALUES (@time, @agent, @connection, @method, @path, @status, @durationMs, @bytes)'
+
+/** Appends one record at once, in its own transaction. */
 export function insertAudit(db: Db, r: AuditRecord): void {
-  db.prepare(
-    'INSERT INTO audit_log (time, agent, connection, method, path, status, duration_ms, bytes) VALUES (@time, @agent, @connection, @method, @path, @status, @durationMs, @bytes)',
-  ).run(r)
+  db.prepare(INSERT).run(r)
 }
 
-/** Records at or after `since`, oldest first. */
+/** Records queued for each database, with where a failed write is reported. */
+const queued = new WeakMap<Db, { rows: AuditRecord[]; onError: (err: unknown) => void }>()
+
+/**
+ * Queues one record: every record queued during one event-loop turn is written in a single
+ * transaction right after it (a commit per proxied request cost more than the rest of the
+ * proxy). listAudit writes the queue first; callers closing the database call flushAudit.
+ */
+export function queueAudit(db: Db, r: AuditRecord, onError: (err: unknown) => void): void {
+  const queue = queued.get(db)
+  if (queue) {
+    queue.rows.push(r)
+    return
+  }
+  queued.set(db, { rows: [r], onError })
+  setImmediate(() => {
+    try {
+      flushAudit(db)
+    } catch (err) {
+      onError(err)
+    }
+  })
+}
+
+/** Writes the queued records now, in one transaction. Throws as SQLite does (the rows are then lost, and said so by the caller). */
+export function flushAudit(db: Db): void {
+  const queue = queued.get(db)
+  if (!queue) return
+  queued.delete(db)
+  const insert = db.prepare(INSERT)
+  db.transaction(() => {
+    for (const r of queue.rows) insert.run(r)
+  })()
+}
+
+/** Records at or after `since`, oldest first (queued ones included). */
 export function listAudit(db: Db, since: number): AuditRecord[] {
+  flushAudit(db)
   return db
     .prepare(
       'SELECT time, agent, connection, method, path, status, duration_ms AS durationMs, bytes FROM audit_log WHERE time >= ? ORDER BY time, id',

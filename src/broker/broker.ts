@@ -4,7 +4,7 @@ import type { Deps } from '../deps.js'
 import { isAppError } from '../errors.js'
 import { DEFAULT_MIN_VALIDITY_MS, TokenSource } from '../oauth/refresh.js'
 import { findProvider } from '../providers/lookup.js'
-import { insertAudit, purgeAudit } from './audit.js'
+import { flushAudit, purgeAudit, queueAudit, type AuditRecord } from './audit.js'
 import type { Caller } from './caller.js'
 import type { ChatLinks } from './connect.js'
 import { downstreamResponseHeaders, rewriteLocation, upstreamRequestHeaders } from './headers.js'
@@ -148,16 +148,29 @@ export class Broker {
     return refusal(502, 'provider_rejected_token', `${provider.displayName} rejected latchkey's token (HTTP 401) and refreshing it gave no new one`)
   }
 
-  #audit(record: Parameters<typeof insertAudit>[1]): void {
+  /** Writes the audit rows still queued: called before the database closes, so that no row is lost. */
+  flushAudit(): void {
     try {
-      insertAudit(this.deps.db, record)
+      flushAudit(this.deps.db)
+    } catch (err) {
+      this.#auditFailed(err)
+    }
+  }
+
+  #audit(record: AuditRecord): void {
+    try {
+      queueAudit(this.deps.db, record, (err) => this.#auditFailed(err))
       if (record.time - this.#purgedAt >= PURGE_EVERY_MS) {
         this.#purgedAt = record.time
         purgeAudit(this.deps.db, record.time)
       }
     } catch (err) {
-      this.deps.log.error({ reason: (err as Error).message }, 'audit row not written')
+      this.#auditFailed(err)
     }
+  }
+
+  #auditFailed(err: unknown): void {
+    this.deps.log.error({ reason: (err as Error).message }, 'audit rows not written')
   }
 }
 

@@ -31,6 +31,8 @@ export function sendUpstream(r: UpstreamRequest): Promise<UpstreamOutcome> {
   return new Promise((resolve) => {
     const https = r.url.protocol === 'https:'
     const req = (https ? httpsRequest : httpRequest)(r.url, { method: r.method, headers: r.headers, agent: https ? agents.https : agents.http })
+    // Nagle would hold a small request's last segment until the provider ACKs the first.
+    req.setNoDelay(true)
     let settled = false
     const settle = (outcome: UpstreamOutcome) => {
       if (settled) return

@@ -107,5 +107,7 @@ export async function buildServer(deps: Deps, opts: ServerOptions): Promise<Fast
   const broker = opts.broker ?? new Broker(deps)
   await proxyRoutes(app, broker, { apiToken: opts.apiToken })
   await mcpRoutes(app, broker, { apiToken: opts.apiToken })
+  // Requests answered while closing queue audit rows: write them before the database goes.
+  app.addHook('onClose', async () => broker.flushAudit())
   return app
 }
