@@ -59,8 +59,6 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
   let bot: RunningBot | undefined
   const broker = new Broker(deps)
   const app = await buildServer(deps, { apiToken, broker, telegramUsername: () => bot?.username(), ...(https ? { https } : {}) })
-  // The first callback's exchange runs in this thread: load the HTTP client now, not on its path.
-  await import('got')
   const flowsChanged = (summary: ResolveSummary) => {
     for (const state of summary.changedStates) deps.events.emit('flow-changed', state)
   }

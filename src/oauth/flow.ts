@@ -49,6 +49,9 @@ export function startFlow(
     createdAt: now,
     expiresAt,
   })
+  // The code exchange will need got (~20 MiB resident): load it now, while the user is at the
+  // provider, so neither an idle daemon nor the callback's path pays for it.
+  void import('got')
   return {
     flowId,
     state,
