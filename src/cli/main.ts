@@ -105,6 +105,7 @@ function buildProgram(env: Env, out: Output, done: (code: number) => void): Comm
     .description("remove a provider's tokens from auth.json and revoke them at the provider when it can")
     .argument('<provider>', 'a provider id (see "latchkey status")')
     .option('--forget-credentials', 'also forget the client id and secret given in the chat')
+    .option('--forget-client', 'for a connection made by URL: also delete the client latchkey registered at its server')
     .option('--json', 'print the outcome as JSON')
     .addHelpText(
       'after',
@@ -114,9 +115,10 @@ revocationUrl; without one the grant stays valid at the provider until you remov
 Exit 1 when there was nothing to remove or revoking failed.`,
         'latchkey disconnect oura',
         'latchkey disconnect github --forget-credentials',
+        'latchkey disconnect mcp-example-com --forget-client',
       ),
     )
-    .action(async (provider: string, opts: { forgetCredentials?: boolean; json?: boolean }) => {
+    .action(async (provider: string, opts: { forgetCredentials?: boolean; forgetClient?: boolean; json?: boolean }) => {
       const config = await loadConfigFor(env)
       done(await (await import('./disconnect.js')).disconnectCommand(config, provider, opts, out))
     })
