@@ -93,7 +93,7 @@ t.test('status/providers --json, needs reconnecting, reconnect, disconnect with 
   const list = JSON.parse(providers.stdout) as Record<string, unknown>[]
   t.same(
     list.find((p) => p.id === 'acme'),
-    { id: 'acme', name: 'Acme', hasClientId: true, hasClientSecret: true, usePkce: true, clientAuth: 'body', redirectMode: 'callback', revocable: true },
+    { id: 'acme', name: 'Acme', hasClientId: true, hasClientSecret: true, usePkce: true, clientAuth: 'body', redirectMode: 'callback', revocable: true, source: 'config' },
   )
   t.match(list.find((p) => p.id === 'dexcom'), { hasClientId: false, usePkce: false })
 
