@@ -21,6 +21,13 @@ export const integration = defineIntegration({
     for (const id of OURA_PROVIDERS.filter((p) => Object.hasOwn(deps.config.providers, p))) results.push(await pullOura(deps, id))
     return results
   },
+  chat: {
+    commands: [
+      { command: 'sleep', description: "Last night's Oura sleep and the last 7 nights", help: "/sleep: last night's Oura sleep score, total sleep, efficiency, stages, lowest heart rate and a 7-night chart" },
+      { command: 'readiness', description: "Today's Oura readiness and its contributors", help: "/readiness: today's Oura readiness score and its contributors" },
+    ],
+    load: async (deps) => (await import('./chat.js')).ouraComposer(deps, OURA_PROVIDERS.filter((p) => Object.hasOwn(deps.config.providers, p))),
+  },
   cli(program, ctx) {
     program
       .command('oura')
