@@ -16,7 +16,7 @@ t.test('connect from the chat: credentials asked, secret deleted, link, approval
   const commands = w.tg.requests.find((r) => r.method === 'setMyCommands')
   t.same(
     (commands?.payload.commands as { command: string }[]).map((c) => c.command),
-    ['connect', 'connections', 'disconnect', 'providers', 'glucose', 'cancel', 'help'],
+    ['connect', 'connections', 'disconnect', 'providers', 'agents', 'glucose', 'sleep', 'readiness', 'cancel', 'help'],
     'the command menu is installed',
   )
 

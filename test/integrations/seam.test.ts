@@ -41,7 +41,7 @@ t.test('an integration from test/: its job runs in a worker, first sync at once 
   const menu = w.tg.requests.find((r) => r.method === 'setMyCommands')
   t.same(
     (menu?.payload.commands as { command: string }[]).map((c) => c.command).slice(-4),
-    ['glucose', 'pulse', 'cancel', 'help'],
+    ['readiness', 'pulse', 'cancel', 'help'],
     'the menu carries each integration command before cancel and help',
   )
   const runs = () => w.daemon.deps.db.prepare('SELECT acme_status FROM pulse_runs ORDER BY rowid').pluck().all() as (string | null)[]
