@@ -24,13 +24,16 @@ export function insertAudit(db: Db, r: AuditRecord): void {
   db.prepare(INSERT).run(r)
 }
 
+/** How long a queued record may wait for others to share its transaction. */
+export const AUDIT_FLUSH_MS = 20
+
 /** Records queued for each database, with where a failed write is reported. */
 const queued = new WeakMap<Db, { rows: AuditRecord[]; onError: (err: unknown) => void }>()
 
 /**
- * Queues one record: every record queued during one event-loop turn is written in a single
- * transaction right after it (a commit per proxied request cost more than the rest of the
- * proxy). listAudit writes the queue first; callers closing the database call flushAudit.
+ * Queues one record: the records queued within AUDIT_FLUSH_MS are written in a single
+ * transaction (a commit per proxied request cost more than the rest of the proxy). listAudit
+ * writes the queue first; callers closing the database call flushAudit.
  */
 export function queueAudit(db: Db, r: AuditRecord, onError: (err: unknown) => void): void {
   const queue = queued.get(db)
@@ -39,13 +42,13 @@ export function queueAudit(db: Db, r: AuditRecord, onError: (err: unknown) => vo
     return
   }
   queued.set(db, { rows: [r], onError })
-  setImmediate(() => {
+  setTimeout(() => {
     try {
       flushAudit(db)
     } catch (err) {
       onError(err)
     }
-  })
+  }, AUDIT_FLUSH_MS)
 }
 
 /** Writes the queued records now, in one transaction. Throws as SQLite does (the rows are then lost, and said so by the caller). */
