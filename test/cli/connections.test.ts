@@ -50,7 +50,8 @@ async function connectVia(env: Record<string, string>, command: 'connect' | 'rec
 const FOREIGN = '{"type": "api",   "key": "sk-their-key-1234"}'
 
 t.test('status/providers --json, needs reconnecting, reconnect, disconnect with revocation', async (t) => {
-  const world = await acmeWorld(t, { clientId: 'cli', clientSecret: 'cli-secret' })
+  // Hour-long access tokens: the daemon's refresh job must not renew them mid-test (lastRefreshAt stays null).
+  const world = await acmeWorld(t, { clientId: 'cli', clientSecret: 'cli-secret', accessTokenTtlSeconds: 3600 })
   const config = JSON.parse(readFileSync(world.configPath, 'utf8')) as { providers: { acme: Record<string, unknown> } }
   config.providers.acme.revocationUrl = `${world.as.issuer}/token/revocation`
   writeFileSync(world.configPath, JSON.stringify(config))

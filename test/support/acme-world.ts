@@ -19,12 +19,15 @@ export interface AcmeWorld {
 
 export async function acmeWorld(
   t: Teardown,
-  opts: { clientId: string; clientSecret: string; basicAuth?: boolean; authSubdir?: string; config?: Record<string, unknown> },
+  opts: { clientId: string; clientSecret: string; basicAuth?: boolean; authSubdir?: string; config?: Record<string, unknown>; accessTokenTtlSeconds?: number },
 ): Promise<AcmeWorld> {
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
   const authMethod = opts.basicAuth ? 'client_secret_basic' : 'client_secret_post'
-  const as = await startOidcServer({ clients: [{ clientId: opts.clientId, clientSecret: opts.clientSecret, redirectUris: [`${base}/oauth/callback`], authMethod }] })
+  const as = await startOidcServer({
+    clients: [{ clientId: opts.clientId, clientSecret: opts.clientSecret, redirectUris: [`${base}/oauth/callback`], authMethod }],
+    ...(opts.accessTokenTtlSeconds ? { accessTokenTtlSeconds: opts.accessTokenTtlSeconds } : {}),
+  })
   t.teardown(() => as.close())
   const dir = tempDir(t)
   const configPath = join(dir, 'config.json')
