@@ -110,12 +110,4 @@ export async function authJson(config: Config): Promise<Record<string, Record<st
   return JSON.parse(await readFile(config.authFile, 'utf8'))
 }
 
-/** Polls `fn` until it returns something truthy or `ms` pass (for state written just after a Bot API answer). */
-export async function until<T>(fn: () => T, ms = 5_000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = fn()
-    if (v || Date.now() > end) return v
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
+export { until } from '../support/until.js'

@@ -1,6 +1,7 @@
 // `latchkey simulate dexcom`: starts the simulator, prints a config snippet that latchkey's own
 // config parser accepts, logs requests, and stops on its signal. Needs no config file.
 import t from 'tap'
+import { until } from '../../support/until.js'
 import { parseConfig } from '../../../src/config.js'
 import { main } from '../../../src/cli/main.js'
 import { SIMULATOR_CLIENT, simulateCommand } from '../../../src/integrations/dexcom/cli-simulate.js'
@@ -13,9 +14,6 @@ function capture() {
   return { out: { info: (s: string) => void info.push(s), error: (s: string) => void error.push(s) }, info, error }
 }
 
-async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10))
-}
 
 t.test('prints the URL and a config snippet that latchkey accepts; serves until stopped', async (t) => {
   const dir = tempDir(t)

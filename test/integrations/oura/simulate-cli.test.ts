@@ -7,6 +7,7 @@ import { parseConfig } from '../../../src/config.js'
 import { OURA_SIMULATOR_CLIENT } from '../../../src/integrations/oura/cli-simulate.js'
 import { BIN } from '../../support/child-daemon.js'
 import { tempDir } from '../../support/deps.js'
+import { until } from '../../support/until.js'
 
 const REDIRECT = 'http://127.0.0.1:8400/oauth/callback'
 
@@ -65,6 +66,7 @@ t.test('prints its URLs and a snippet latchkey accepts; the URLs do OAuth and se
   const data = await fetch(`${url}/v2/usercollection/daily_sleep?start_date=${today}&end_date=${today}`, { headers: { authorization: `Bearer ${access}` } })
   t.equal(data.status, 200)
   t.equal(((await data.json()) as { data: unknown[] }).data.length, 1, "today's daily_sleep")
+  await until(() => stdout.includes('GET /v2/usercollection/daily_sleep'))
   t.match(stdout, 'GET /v2/usercollection/daily_sleep 200', 'requests are logged without their query')
   t.notMatch(stdout, access, 'no token in the log')
 
