@@ -170,3 +170,19 @@ CREATE TABLE IF NOT EXISTS registered_clients (
   redirect_uri  TEXT NOT NULL,
   registered_at INTEGER NOT NULL
 );
+
+-- The last finished run of each integration's sync (whatever its outcome): a provider connected
+-- after `started_at` is still waiting for its first sync (the chat says "first sync running").
+CREATE TABLE IF NOT EXISTS integration_runs (
+  integration TEXT PRIMARY KEY,
+  started_at  INTEGER NOT NULL,
+  finished_at INTEGER NOT NULL
+);
+
+-- The local day (YYYY-MM-DD, the user's time zone) a provider's "data is late" notice was last
+-- queued: one notice a day, not one per sync run.
+CREATE TABLE IF NOT EXISTS stale_notices (
+  provider    TEXT PRIMARY KEY,
+  day         TEXT NOT NULL,
+  notified_at INTEGER NOT NULL
+);

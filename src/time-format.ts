@@ -43,3 +43,9 @@ export function localTimeFormatter(timeZone: string): (ms: number) => string {
     return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`
   }
 }
+
+/** The wall-clock day (`YYYY-MM-DD`) and hour (0-23) of epoch ms in `timeZone`. */
+export function localDayHour(ms: number, timeZone: string): { day: string; hour: number } {
+  const stamp = localTimeFormatter(timeZone)(ms)
+  return { day: stamp.slice(0, 10), hour: Number(stamp.slice(11, 13)) }
+}

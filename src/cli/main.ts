@@ -146,16 +146,16 @@ Exit 1 when there was nothing to remove or revoking failed.`,
 
   program
     .command('status')
-    .description('show every connection: state, token expiry, last refresh, granted scopes')
-    .option('--json', 'print a JSON array: provider, name, state, label, needsAttention, expiresAt, lastRefreshAt, scopes, missingScopes, reconsentDueAt, failedRefreshes, lastError')
+    .description('show every connection: state, token expiry, last refresh, granted scopes, late data')
+    .option('--json', 'print a JSON array: provider, name, state, label, needsAttention, expiresAt, lastRefreshAt, scopes, missingScopes, reconsentDueAt, failedRefreshes, lastError, dataLate')
     .addHelpText(
       'after',
-      after('Exit 1 when any connection needs attention: needs reconnecting, refresh failing, tokens missing, re-consent due within 3 days.', 'latchkey status', "latchkey status --json | jq '.[] | select(.needsAttention)'"),
+      after('Exit 1 when any connection needs attention: needs reconnecting, refresh failing, tokens missing, re-consent due within 3 days. Late data ("data late:", judged in $TZ) is shown but does not change the exit code.', 'latchkey status', "latchkey status --json | jq '.[] | select(.needsAttention)'"),
     )
     .action(async (opts: { json?: boolean }) => {
       const config = await loadConfigFor(env)
-      const [{ statusCommand }, { systemClock }] = await Promise.all([import('./status.js'), import('../clock.js')])
-      done(await withDb(config, (db) => statusCommand({ config, db, clock: systemClock }, out, opts)))
+      const [{ statusCommand }, { systemClock }, { resolveTimeZone }] = await Promise.all([import('./status.js'), import('../clock.js'), import('../time-format.js')])
+      done(await withDb(config, (db) => statusCommand({ config, db, clock: systemClock }, out, { ...opts, timeZone: resolveTimeZone(env) })))
     })
 
   program

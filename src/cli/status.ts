@@ -2,6 +2,9 @@ import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
 import { listConnections, type Connection } from '../db/connections.js'
 import type { Db } from '../db/open.js'
+import { staleData } from '../integrations/freshness.js'
+import { INTEGRATIONS } from '../integrations/index.js'
+import type { Integration } from '../integrations/types.js'
 import { RECONSENT_REMINDER_MS, reconsentDueAt } from '../oauth/refresh-policy.js'
 import { providerName } from '../providers/lookup.js'
 import { asOAuthEntry, readAuthFile, type OAuthEntry } from '../store/auth-json.js'
@@ -28,6 +31,8 @@ export interface StatusRow {
   reconsentDueAt: string | null
   failedRefreshes: number
   lastError: string | null
+  /** Data that should have arrived and has not (the integration's freshness rule), else null. */
+  dataLate: string | null
 }
 
 const LABEL: Record<ConnectionState, string> = {
@@ -63,6 +68,7 @@ export function statusRow(config: Config, id: string, entry: OAuthEntry | undefi
     reconsentDueAt: iso(dueAt),
     failedRefreshes: record?.failureCount ?? 0,
     lastError: record?.lastError ?? null,
+    dataLate: null,
   }
 }
 
@@ -78,6 +84,7 @@ function rowLines(row: StatusRow, now: number): string[] {
   }
   const notGranted = row.missingScopes.length ? ` (not granted: ${row.missingScopes.join(' ')})` : ''
   lines.push(`  scopes: ${row.scopes.length ? row.scopes.join(' ') : `none reported by ${row.name}`}${notGranted}`)
+  if (row.dataLate) lines.push(`  data late: ${row.dataLate}`)
   if (row.reconsentDueAt) lines.push(`  re-consent due ${humanDuration(Date.parse(row.reconsentDueAt) - now)}`)
   if (row.state === 'needs_reauth' || row.state === 'missing') lines.push(`  run: latchkey reconnect ${row.provider}`)
   return lines
@@ -85,14 +92,21 @@ function rowLines(row: StatusRow, now: number): string[] {
 
 /**
  * `latchkey status [--json]`: every connection from auth.json and the connection records, with its
- * state, token expiry, last refresh and granted scopes. Exit 1 when any needs attention.
+ * state, token expiry, last refresh, granted scopes and late data (each integration's freshness
+ * rule, judged in `timeZone`). Exit 1 when any connection needs attention; late data alone does not
+ * change the exit code (the token is fine: the user has a sensor or an app to look at).
  */
-export async function statusCommand(deps: { config: Config; db: Db; clock: Clock }, out: Output, opts: { json?: boolean } = {}): Promise<number> {
+export async function statusCommand(
+  deps: { config: Config; db: Db; clock: Clock; integrations?: readonly Integration[] },
+  out: Output,
+  opts: { json?: boolean; timeZone?: string } = {},
+): Promise<number> {
   const auth = await readAuthFile(deps.config.authFile)
   const records = new Map(listConnections(deps.db).map((c) => [c.provider, c]))
   const ids = [...new Set([...records.keys(), ...Object.keys(auth).filter((k) => asOAuthEntry(auth[k]) && k in deps.config.providers)])].sort()
   const now = deps.clock.now()
-  const rows = ids.map((id) => statusRow(deps.config, id, asOAuthEntry(auth[id]), records.get(id), now))
+  const late = new Map(staleData(deps, deps.integrations ?? INTEGRATIONS, now, opts.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone).map((s) => [s.provider, s.text]))
+  const rows = ids.map((id) => ({ ...statusRow(deps.config, id, asOAuthEntry(auth[id]), records.get(id), now), dataLate: late.get(id) ?? null }))
   if (opts.json) out.info(JSON.stringify(rows, null, 2))
   else if (!rows.length) out.info('No connections yet. Connect one with "latchkey connect <provider>" (see "latchkey providers").')
   else out.info(rows.flatMap((row) => rowLines(row, now)).join('\n'))

@@ -36,6 +36,13 @@ export interface CliContext {
   withDb<T>(config: Config, fn: (db: Deps['db']) => T | Promise<T>): Promise<T>
 }
 
+/** Data that should have arrived and has not, for one connected provider. */
+export interface StaleData {
+  provider: string
+  /** What the user is told (status and the chat): what is missing, since when, what to do. */
+  text: string
+}
+
 /** One data integration: what it syncs from, its tables, its job, and its chat and CLI surface. */
 export interface Integration {
   /** Unique; names its job (`<id>-sync`) and its CLI command. */
@@ -50,6 +57,11 @@ export interface Integration {
   syncIntervalMs(config: Config): number
   /** One sync run, in a job worker (its own deps). Returns a summary for the log. */
   sync(deps: Deps): Promise<unknown>
+  /**
+   * Its freshness rule: each connected provider whose data is late at `now` (epoch ms; `timeZone`
+   * is the user's). SQL only and synchronous: `status` and every sync run call it.
+   */
+  freshness?(deps: Pick<Deps, 'config' | 'db'>, now: number, timeZone: string): StaleData[]
   /** Chat commands, their handlers loaded on first use. */
   chat?: { commands: ChatCommand[]; load(deps: Deps): Promise<Composer<Context>> }
   /** Adds its top-level CLI command(s); actions must import their modules lazily. */

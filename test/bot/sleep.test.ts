@@ -1,20 +1,22 @@
 // /sleep and /readiness through the loopback Bot API server, in each state: not connected (a
-// Connect button), connected with no data yet (the sync held off by a long 429), and data, after
-// a real OAuth round and a real sync from the Oura simulator. Values are checked against the
+// Connect button), first sync running (the daemon's own first sync held at the simulator),
+// connected with no data yet (that sync ended without data: a 503), and data, after a real OAuth
+// round and a real sync from the Oura simulator. Values are checked against the
 // simulator's own documents; the 7-night chart is a real PNG.
 import { writeFileSync } from 'node:fs'
 import t from 'tap'
 import { documentsFor, startOuraSimulator } from '../../src/integrations/oura/simulator.js'
 import { pullOura } from '../../src/integrations/oura/sync.js'
+import { firstSyncDone } from '../../src/integrations/phase.js'
 import { TEST_BOT_TOKEN, buttons, startBotApiServer } from '../support/bot-api-server.js'
 import { postFlow, startTestDaemon } from '../support/daemon.js'
 import { CookieBrowser } from '../support/cookie-browser.js'
 import { freePort } from '../support/deps.js'
-import { USER } from './harness.js'
+import { USER, until } from './harness.js'
 
 const hm = (s: unknown) => `${Math.floor(Number(s) / 3600)} h ${String(Math.round((Number(s) % 3600) / 60)).padStart(2, '0')} min`
 
-t.test('/sleep and /readiness: not connected, connected without data, data', async (t) => {
+t.test('/sleep and /readiness: not connected, first sync running, connected without data, data', async (t) => {
   const tg = await startBotApiServer(t)
   const port = await freePort()
   const publicUrl = `http://127.0.0.1:${port}`
@@ -39,8 +41,11 @@ t.test('/sleep and /readiness: not connected, connected without data, data', asy
     t.same(buttons(answer.payload).map((b) => [b.text, b.callback_data]), [['Connect Oura', 'c:oura-sandbox']], `${command}: a Connect button`)
   }
 
-  // Connect through the simulator's consent page; every data request answers 429 for now.
-  sim.rateLimitNext(1_000_000, 600)
+  // Connect through the simulator's consent page; the daemon's first sync is held at the
+  // simulator until released, then every data request answers 503.
+  let release = () => {}
+  const hold = new Promise<void>((resolve) => (release = resolve))
+  sim.injectFault({ match: 'data', hold, status: 503 })
   const flow = await postFlow(d, 'oura-sandbox')
   const browser = new CookieBrowser()
   const consent = await browser.get(flow.startUrl)
@@ -51,12 +56,21 @@ t.test('/sleep and /readiness: not connected, connected without data, data', asy
     const pending = (await (await d.api(`/oauth/pending/${flow.state}?wait=5`)).json()) as { status: string }
     if (pending.status === 'connected') break
   }
+  for (const command of ['/sleep', '/readiness']) {
+    const answer = await ask(command)
+    t.equal(answer.payload.text, 'Oura is connected; the first sync is running (90 days of sleep, readiness, activity and heart rate). Ask again in a minute.', `${command}: first sync running`)
+    t.same(buttons(answer.payload), [], `${command}: no button`)
+  }
+
+  release()
+  t.ok(await until(() => firstSyncDone(d.daemon.deps.db, 'oura', 'oura-sandbox'), 60_000), 'the first sync (started at once on connect) ended')
+  t.ok(sim.requests.some((r) => r.status === 503), 'it met the 503')
   const noSleep = await ask('/sleep')
   t.match(String(noSleep.payload.text), /^Oura is connected; no sleep data yet\. Oura sends a night's sleep once the ring has synced/, '/sleep: connected, no data, with the delay')
   t.same(buttons(noSleep.payload), [], 'no Connect button once connected')
   t.match(String((await ask('/readiness')).payload.text), /^Oura is connected; no readiness data yet/)
 
-  sim.rateLimitNext(0, 0)
+  sim.clearFaults()
   t.equal((await pullOura(d.daemon.deps, 'oura-sandbox')).status, 'synced')
   const now = Date.now()
   const todayMs = Math.floor(now / 86_400_000) * 86_400_000

@@ -87,7 +87,7 @@ t.test('status/providers --json, needs reconnecting, reconnect, disconnect with 
     failedRefreshes: 0,
     lastError: null,
   })
-  t.same(Object.keys(rows[0] ?? {}).sort(), ['expiresAt', 'failedRefreshes', 'label', 'lastError', 'lastRefreshAt', 'missingScopes', 'name', 'needsAttention', 'provider', 'reconsentDueAt', 'scopes', 'state'])
+  t.same(Object.keys(rows[0] ?? {}).sort(), ['dataLate', 'expiresAt', 'failedRefreshes', 'label', 'lastError', 'lastRefreshAt', 'missingScopes', 'name', 'needsAttention', 'provider', 'reconsentDueAt', 'scopes', 'state'])
 
   const providers = await latchkey(env, ['providers', '--json'])
   t.equal(providers.code, 0)

@@ -11,7 +11,7 @@ export function glucoseComposer(deps: Pick<Deps, 'config' | 'db' | 'clock'>): Co
   const composer = new Composer<Context>()
   composer.command('glucose', async (ctx) => {
     const report = glucoseReport(deps)
-    if (!report.hasChart) return void (await ctx.reply(report.text))
+    if (!report.hasChart) return void (await ctx.reply(report.text, report.keyboard ? { reply_markup: report.keyboard } : {}))
     // Best effort: a failed chat action must not cost the answer.
     await ctx.replyWithChatAction('upload_photo').catch(() => {})
     await ctx.replyWithPhoto(new InputFile(await report.chart(), 'glucose-24h.png'), { caption: report.text })

@@ -2,6 +2,7 @@
 // Light on purpose (openDb, every job worker and the CLI load the registry): no runtime import
 // beyond its SQL; handlers, the client and commander's classes come through what is passed in.
 import { defineIntegration } from '../types.js'
+import { dexcomFreshness } from './freshness.js'
 import { DEXCOM_SCHEMA } from './schema.js'
 
 /** The Dexcom integration's descriptor. */
@@ -12,6 +13,7 @@ export const integration = defineIntegration({
   providerIds: (config) => [config.dexcom.provider],
   syncIntervalMs: (config) => config.dexcom.syncIntervalMs,
   sync: async (deps) => (await import('./sync.js')).pullGlucose(deps),
+  freshness: (deps, now) => dexcomFreshness(deps, now),
   chat: {
     commands: [
       { command: 'glucose', description: 'Latest Dexcom glucose and the last 24 h', help: '/glucose: the latest Dexcom reading, time in range and a 24 h chart' },

@@ -66,8 +66,13 @@ export function createOuraClient(
       }
       if (res.statusCode === 403) throw new AppError('PROVIDER_BAD_RESPONSE', "Oura answered 403: the user's Oura membership has lapsed, so its data is not available through the API")
       if (res.statusCode !== 200) throw new AppError('PROVIDER_BAD_RESPONSE', `Oura answered HTTP ${res.statusCode} on ${path}`)
-      const body = JSON.parse(res.body) as { data?: unknown; next_token?: unknown }
-      if (!Array.isArray(body.data)) throw new AppError('PROVIDER_BAD_RESPONSE', `Oura's ${path} answer has no data array`)
+      let body: { data?: unknown; next_token?: unknown } | null
+      try {
+        body = JSON.parse(res.body) as typeof body
+      } catch {
+        throw new AppError('PROVIDER_BAD_RESPONSE', `Oura's ${path} answer is not JSON`)
+      }
+      if (!Array.isArray(body?.data)) throw new AppError('PROVIDER_BAD_RESPONSE', `Oura's ${path} answer has no data array`)
       return { data: body.data as Record<string, unknown>[], next_token: typeof body.next_token === 'string' ? body.next_token : null }
     }
   }

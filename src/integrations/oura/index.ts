@@ -1,6 +1,7 @@
 // Oura on the integration seam: daily sleep, sleep periods, readiness, activity and heart rate,
 // polled (webhooks need a public callback, which a tailnet-only daemon does not have).
 import { defineIntegration } from '../types.js'
+import { ouraFreshness } from './freshness.js'
 import { OURA_SCHEMA } from './schema.js'
 
 /** Poll every 30 minutes: sleep lands whenever the user opens the app in the morning. */
@@ -21,6 +22,7 @@ export const integration = defineIntegration({
     for (const id of OURA_PROVIDERS.filter((p) => Object.hasOwn(deps.config.providers, p))) results.push(await pullOura(deps, id))
     return results
   },
+  freshness: (deps, now, timeZone) => ouraFreshness(deps, OURA_PROVIDERS.filter((p) => Object.hasOwn(deps.config.providers, p)), now, timeZone),
   chat: {
     commands: [
       { command: 'sleep', description: "Last night's Oura sleep and the last 7 nights", help: "/sleep: last night's Oura sleep score, total sleep, efficiency, stages, lowest heart rate and a 7-night chart" },

@@ -1,9 +1,10 @@
 // What /sleep and /readiness answer, from SQLite only: not connected (with a Connect button),
-// connected but no data yet (with Oura's delay), or the data.
+// first sync running, connected but no data yet (with Oura's delay), or the data.
 import type { InlineKeyboard } from 'grammy'
 import { connectButton } from '../../bot/texts.js'
 import { getConnection } from '../../db/connections.js'
 import type { Deps } from '../../deps.js'
+import { dataPhase } from '../phase.js'
 import type { SleepNight } from './chart.js'
 
 type ReportDeps = Pick<Deps, 'config' | 'db' | 'clock'>
@@ -18,10 +19,9 @@ export interface OuraAnswer {
 const DELAY_NOTE = "Oura sends a night's sleep once the ring has synced with the Oura app in the morning: open the app, and latchkey picks it up within 30 minutes."
 
 /** The connected Oura provider entry, or (not connected) the one to connect: a configured sandbox before the real one. */
-function ouraConnection(deps: ReportDeps, providers: readonly string[]): { provider: string; connected: boolean } {
+function ouraConnection(deps: ReportDeps, providers: readonly string[]): { provider: string } {
   const connected = providers.find((p) => getConnection(deps.db, p) !== undefined)
-  if (connected) return { provider: connected, connected: true }
-  return { provider: [...providers].reverse()[0] ?? 'oura', connected: false }
+  return { provider: connected ?? [...providers].reverse()[0] ?? 'oura' }
 }
 
 function latestDoc(deps: ReportDeps, provider: string, type: string, where = ''): Record<string, unknown> | undefined {
@@ -32,17 +32,20 @@ function latestDoc(deps: ReportDeps, provider: string, type: string, where = '')
 const duration = (s: unknown) => (typeof s === 'number' ? `${Math.floor(s / 3600)} h ${String(Math.round((s % 3600) / 60)).padStart(2, '0')} min` : '–')
 const value = (v: unknown, unit = '') => (typeof v === 'number' ? `${v}${unit}` : '–')
 
-function notConnected(provider: string): OuraAnswer {
-  return { text: 'Oura is not connected. Connect it to see your sleep and readiness here.', keyboard: connectButton('Connect Oura', provider) }
+/** The answer when nothing is stored: not connected, first sync running, or no data yet. */
+function withoutData(deps: ReportDeps, provider: string, what: string): OuraAnswer {
+  const phase = dataPhase(deps.db, 'oura', provider, false)
+  if (phase === 'not_connected') return { text: 'Oura is not connected. Connect it to see your sleep and readiness here.', keyboard: connectButton('Connect Oura', provider) }
+  if (phase === 'first_sync') return { text: 'Oura is connected; the first sync is running (90 days of sleep, readiness, activity and heart rate). Ask again in a minute.' }
+  return { text: `Oura is connected; no ${what} data yet. ${DELAY_NOTE}` }
 }
 
 /** `/sleep`: last night's score, total sleep, efficiency, stages and lowest heart rate, and 7 nights to chart. */
 export function sleepAnswer(deps: ReportDeps, providers: readonly string[]): OuraAnswer {
-  const { provider, connected } = ouraConnection(deps, providers)
-  if (!connected) return notConnected(provider)
+  const { provider } = ouraConnection(deps, providers)
   const period = latestDoc(deps, provider, 'sleep', "AND json_extract(doc, '$.type') = 'long_sleep'")
   const daily = latestDoc(deps, provider, 'daily_sleep')
-  if (!period && !daily) return { text: `Oura is connected; no sleep data yet. ${DELAY_NOTE}` }
+  if (!period && !daily) return withoutData(deps, provider, 'sleep')
   const day = String(period?.day ?? daily?.day)
   const score = daily?.day === day ? daily.score : undefined
   const lines = [
@@ -73,10 +76,9 @@ function lastNights(deps: ReportDeps, provider: string, lastDay: string): SleepN
 
 /** `/readiness`: the latest readiness score and its contributors. */
 export function readinessAnswer(deps: ReportDeps, providers: readonly string[]): OuraAnswer {
-  const { provider, connected } = ouraConnection(deps, providers)
-  if (!connected) return notConnected(provider)
+  const { provider } = ouraConnection(deps, providers)
   const doc = latestDoc(deps, provider, 'daily_readiness')
-  if (!doc) return { text: `Oura is connected; no readiness data yet. ${DELAY_NOTE}` }
+  if (!doc) return withoutData(deps, provider, 'readiness')
   const contributors = Object.entries((doc.contributors ?? {}) as Record<string, unknown>)
     .map(([k, v]) => `${k.replaceAll('_', ' ').replace(/^./, (c) => c.toUpperCase())}: ${value(v)}`)
   const temp = typeof doc.temperature_deviation === 'number' ? [`Temperature deviation ${doc.temperature_deviation > 0 ? '+' : ''}${doc.temperature_deviation} °C`] : []

@@ -1,7 +1,8 @@
 // A local Oura API v2 (token endpoint + the five collections latchkey syncs) for tests, the
 // bench and `latchkey simulate oura`. Loopback only; shapes from oura-api.md §4, checklist §7:
 // single-use refresh tokens, `data[]` + `next_token` pages, 401/429 with Retry-After, per-user
-// granted scopes (one sandbox user unticked heartrate), no document for a day without the ring.
+// granted scopes (one sandbox user unticked heartrate), no document for a day without the ring,
+// and faults on request (5xx, a malformed body, a slow or held answer).
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -21,6 +22,22 @@ export const OURA_SANDBOX_USERS = {
   'forgetful-cy': { scopes: [...ALL_SCOPES], ringOffEvery: 5 },
 } as const
 export type OuraSandboxUser = keyof typeof OURA_SANDBOX_USERS
+
+/**
+ * One injected fault: matching requests (the first `times`, or all until cleared) wait `delayMs`
+ * and/or until `hold` settles, then get `status` with `body` instead of the real answer (absent
+ * status: the real answer, late). `match` is 'data' (every collection), one collection, or 'token'.
+ */
+export interface OuraFault {
+  match: string
+  status?: number
+  /** JSON for the fault status; a string is sent as it is (a malformed body). Default `{"detail": …}`. */
+  body?: unknown
+  retryAfterSeconds?: number
+  delayMs?: number
+  hold?: Promise<unknown>
+  times?: number
+}
 
 export interface OuraSimulatorOptions {
   clientId: string
@@ -47,6 +64,10 @@ export interface OuraSimulator {
   issueTokens(user: OuraSandboxUser): { access_token: string; refresh_token: string; expires_in: number; scope: string; token_type: 'bearer' }
   /** The next `count` data requests answer 429 with this Retry-After (seconds). */
   rateLimitNext(count: number, retryAfterSeconds: number): void
+  injectFault(fault: OuraFault): void
+  clearFaults(): void
+  /** Every access token issued so far stops working (as if it had expired); refresh tokens stay valid. */
+  expireAccessTokens(): void
   /** Every request received: path, query, status. */
   requests: { path: string; query: Record<string, string>; status: number }[]
   close(): Promise<void>
@@ -111,7 +132,7 @@ export async function startOuraSimulator(opts: OuraSimulatorOptions): Promise<Ou
   const ttl = opts.accessTokenTtlSeconds ?? 86_400
   const access = new Map<string, Grant>()
   const refresh = new Map<string, { user: OuraSandboxUser; scopes: string[] }>()
-  let limited = { count: 0, retryAfter: 0 }
+  let faults: OuraFault[] = []
   const requests: OuraSimulator['requests'] = []
   const codes = new Map<string, { user: OuraSandboxUser; scopes: string[]; redirectUri: string }>()
 
@@ -126,13 +147,29 @@ export async function startOuraSimulator(opts: OuraSimulatorOptions): Promise<Ou
     res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body))
   }
 
+  /** The first installed fault for this request, counted against its `times`. */
+  const takeFault = (targets: string[]): OuraFault | undefined => {
+    const fault = faults.find((f) => targets.includes(f.match) && (f.times === undefined || f.times > 0))
+    if (fault?.times !== undefined && --fault.times <= 0) faults = faults.filter((f) => f !== fault)
+    return fault
+  }
+
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x')
     const query = Object.fromEntries(url.searchParams)
     const reply = (status: number, body: unknown, headers?: Record<string, string>) => {
       requests.push({ path: url.pathname, query, status })
-      json(res, status, body, headers)
+      if (typeof body === 'string') res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(body)
+      else json(res, status, body, headers)
       opts.onRequest?.({ method: req.method ?? 'GET', path: url.pathname, status })
+    }
+    const dataType = /^\/v2\/usercollection\/([a-z_]+)$/.exec(url.pathname)?.[1]
+    const fault = url.pathname === '/oauth/token' ? takeFault(['token']) : dataType ? takeFault(['data', dataType]) : undefined
+    if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs))
+    await fault?.hold?.catch(() => {})
+    if (fault?.status !== undefined) {
+      const headers: Record<string, string> = fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) }
+      return reply(fault.status, fault.body ?? { detail: fault.status === 429 ? 'Too Many Requests' : 'Internal Server Error' }, headers)
     }
     if (req.method === 'GET' && url.pathname === '/oauth/authorize') return authorize(url, query, res)
     if (req.method === 'POST' && url.pathname === '/oauth/token') {
@@ -155,10 +192,6 @@ export async function startOuraSimulator(opts: OuraSimulatorOptions): Promise<Ou
     if (req.method !== 'GET' || !m) return reply(404, { detail: 'Not Found' })
     const grant = access.get((req.headers.authorization ?? '').replace(/^Bearer /, ''))
     if (!grant || grant.expiresAt <= now()) return reply(401, { detail: 'access token is expired, malformed or revoked' })
-    if (limited.count > 0) {
-      limited.count--
-      return reply(429, { detail: 'Too Many Requests' }, { 'retry-after': String(limited.retryAfter) })
-    }
     const type = m[1] as string
     const needed = type === 'heartrate' ? 'heartrate' : 'daily'
     if (!grant.scopes.includes(needed)) return reply(401, { detail: `missing scope ${needed}` })
@@ -225,7 +258,12 @@ export async function startOuraSimulator(opts: OuraSimulatorOptions): Promise<Ou
     authorizationUrl: `${url}/oauth/authorize`,
     tokenUrl: `${url}/oauth/token`,
     issueTokens: (user) => issue(user, [...OURA_SANDBOX_USERS[user].scopes]),
-    rateLimitNext: (count, retryAfter) => void (limited = { count, retryAfter }),
+    rateLimitNext: (count, retryAfterSeconds) => void (count > 0 && faults.push({ match: 'data', status: 429, retryAfterSeconds, times: count })),
+    injectFault: (fault) => void faults.push({ ...fault }),
+    clearFaults: () => void (faults = []),
+    expireAccessTokens: () => {
+      for (const grant of access.values()) grant.expiresAt = Math.min(grant.expiresAt, now())
+    },
     requests,
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve())

@@ -28,6 +28,11 @@ export function ouraCursor(db: Db, provider: string, stream: string): number | n
   return (db.prepare('SELECT cursor_at FROM sync_state WHERE provider = ? AND stream = ?').pluck().get(provider, stream) as number | null | undefined) ?? null
 }
 
+/** The latest next_attempt_at (epoch ms) any of the provider's streams recorded after a long 429, or null. */
+export function ouraNextAttemptAt(db: Db, provider: string): number | null {
+  return db.prepare('SELECT max(next_attempt_at) FROM sync_state WHERE provider = ?').pluck().get(provider) as number | null
+}
+
 /** Moves a stream's cursor and records success (or the error a stream ended with). */
 export function recordStream(db: Db, provider: string, stream: string, now: number, outcome: { cursorAt?: number; error?: string | null; nextAttemptAt?: number }): void {
   db.prepare(

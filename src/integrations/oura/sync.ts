@@ -6,7 +6,7 @@ import { isAppError } from '../../errors.js'
 import { TokenSource } from '../../oauth/refresh.js'
 import { asOAuthEntry, readAuthFile } from '../../store/auth-json.js'
 import { OuraRateLimitedError, createOuraClient } from './client.js'
-import { ouraCursor, recordStream, upsertDocuments, upsertHeartrate } from './store.js'
+import { ouraCursor, ouraNextAttemptAt, recordStream, upsertDocuments, upsertHeartrate } from './store.js'
 
 const DAY_MS = 86_400_000
 export const BACKFILL_DAYS = 90
@@ -36,6 +36,9 @@ export async function pullOura(deps: Pick<Deps, 'config' | 'db' | 'clock' | 'htt
   const summary: OuraSyncSummary = { provider: providerId, status: 'synced', rows: {}, skipped: [] }
   if (!asOAuthEntry((await readAuthFile(deps.config.authFile))[providerId])) return { ...summary, status: 'not_connected' }
   if (getConnection(db, providerId)?.status === 'needs_reauth') return { ...summary, status: 'needs_reauth' }
+  // A long Retry-After ended an earlier run: no request before the time Oura gave.
+  const waitUntil = ouraNextAttemptAt(db, providerId)
+  if (waitUntil !== null && clock.now() < waitUntil) return { ...summary, status: 'rate_limited', error: `waiting for Oura's rate limit until ${new Date(waitUntil).toISOString()}` }
   const client = createOuraClient(deps, opts.tokens ?? new TokenSource(deps), providerId, opts)
   let stream = 'daily_sleep'
   try {

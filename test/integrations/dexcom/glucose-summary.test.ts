@@ -52,7 +52,7 @@ t.test('edge values, unknown trends, no recent readings, nothing at all', async 
 t.test('glucoseReport reads the configured provider from SQLite: text and a PNG', async (t) => {
   const deps = testDeps(t, { config: testConfig(t, { dexcom: { provider: 'dexcom-eu', units: 'mmol/L', lowMgdl: 72, highMgdl: 162 } }), now: NOW })
   const none = glucoseReport(deps)
-  t.same([none.text, none.hasChart], ['No glucose readings stored yet; Dexcom data arrives up to 3 h late.', false])
+  t.same([none.text, none.hasChart], ['Dexcom is not connected. Connect it to see your glucose here.', false])
   upsertReadings(deps.db, 'dexcom-eu', [egv(70, 108, { displayTime: '2026-11-25T11:50:00+01:00' }), egv(75, 100)], NOW)
   upsertReadings(deps.db, 'dexcom', [egv(60, 300)], NOW) // another provider: not shown
   const report = glucoseReport(deps)

@@ -1,6 +1,7 @@
 // The oura-sync logic against the Oura simulator on loopback (real HTTP, real SQLite): 90-day
-// backfill through next_token pages, incremental with overlap, 429 Retry-After, an unticked
-// scope skipped and reported, a resumed run.
+// backfill through next_token pages, incremental with overlap, 429 Retry-After and the recorded
+// next attempt, an unticked scope skipped and reported, a resumed run, faults (5xx, a malformed
+// body, a slow answer) and access tokens expiring mid-backfill (single-use refresh tokens).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import t from 'tap'
@@ -12,9 +13,9 @@ import { testConfig, testDeps, type Teardown, type TestDeps } from '../../suppor
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0)
 const SECRET = 'oura-client-secret-canary-91c2'
 
-async function setup(t: Teardown, user: OuraSandboxUser): Promise<{ sim: OuraSimulator; deps: TestDeps }> {
+async function setup(t: Teardown, user: OuraSandboxUser, onRequest?: (r: { path: string; status: number }) => void): Promise<{ sim: OuraSimulator; deps: TestDeps }> {
   let now = () => NOW
-  const sim = await startOuraSimulator({ clientId: 'oura-sim', clientSecret: SECRET, now: () => now() })
+  const sim = await startOuraSimulator({ clientId: 'oura-sim', clientSecret: SECRET, now: () => now(), ...(onRequest ? { onRequest } : {}) })
   t.teardown(() => sim.close())
   const config = testConfig(t, {
     providers: { 'oura-sandbox': { displayName: 'Oura Sandbox', authorizationUrl: `${sim.url}/oauth/authorize`, tokenUrl: `${sim.url}/oauth/token`, apiBaseUrl: sim.url, clientId: 'oura-sim', clientSecret: SECRET, rotation: 'single-use', usePkce: false } },
@@ -88,4 +89,77 @@ t.test('a run killed after some streams resumes: no duplicates, the same rows as
   deps.db.prepare("DELETE FROM sync_state WHERE stream IN ('daily_activity', 'heartrate')").run()
   await pullOura(deps, 'oura-sandbox')
   t.equal(deps.db.prepare('SELECT count(*) FROM oura_documents').pluck().get(), rows, 'no duplicates after the resumed backfill')
+})
+
+const docCount = (deps: TestDeps) => deps.db.prepare('SELECT count(*) FROM oura_documents').pluck().get() as number
+const hrCount = (deps: TestDeps) => deps.db.prepare('SELECT count(*) FROM oura_heartrate').pluck().get() as number
+
+t.test('after a long 429 the next run waits for the recorded next attempt, then syncs', async (t) => {
+  const { sim, deps } = await setup(t, 'sleeper-ada')
+  sim.rateLimitNext(1, 600)
+  t.equal((await pullOura(deps, 'oura-sandbox')).status, 'rate_limited')
+  sim.requests.length = 0
+  deps.clock.advance(599_000)
+  const early = await pullOura(deps, 'oura-sandbox')
+  t.equal(early.status, 'rate_limited', 'a run before next_attempt_at does nothing')
+  t.match(early.error, /until 2026-11-25T12:10:00\.000Z/)
+  t.same(sim.requests, [], 'and sends no request to Oura')
+  deps.clock.advance(1_000)
+  t.equal((await pullOura(deps, 'oura-sandbox')).status, 'synced', 'at next_attempt_at it runs')
+  t.equal(count(deps, 'daily_sleep'), BACKFILL_DAYS + 1)
+  t.equal(deps.db.prepare("SELECT count(*) FROM sync_state WHERE provider = 'oura-sandbox' AND next_attempt_at IS NOT NULL").pluck().get(), 0, 'the wait is cleared')
+})
+
+t.test('faults: a 5xx, a malformed body and a slow answer end the run with a clear error; the next run completes with nothing lost or doubled', async (t) => {
+  const { sim, deps: clean } = await setup(t, 'sleeper-ada')
+  await pullOura(clean, 'oura-sandbox')
+  const expected = { docs: docCount(clean), hr: hrCount(clean) }
+
+  const cases: [string, Parameters<OuraSimulator['injectFault']>[0], RegExp][] = [
+    ['503', { match: 'daily_readiness', status: 503, times: 1 }, /^Oura answered HTTP 503 on \/v2\/usercollection\/daily_readiness$/],
+    ['malformed', { match: 'daily_activity', status: 200, body: '{"data": [{"id": "x", ', times: 1 }, /^Oura's \/v2\/usercollection\/daily_activity answer is not JSON$/],
+    ['no data array', { match: 'sleep', status: 200, body: { detail: 'odd' }, times: 1 }, /answer has no data array$/],
+    ['slow', { match: 'heartrate', delayMs: 1_500, times: 1 }, /^could not reach Oura at 127\.0\.0\.1:\d+ \(ETIMEDOUT\)$/],
+  ]
+  for (const [name, fault, message] of cases) {
+    const { sim: s, deps } = await setup(t, 'sleeper-ada')
+    // A short request timeout, so that the slow answer is a timeout without a long test.
+    const http = { ...deps.http, get: (url: string, o: Parameters<TestDeps['http']['get']>[1], l?: Parameters<TestDeps['http']['get']>[2]) => deps.http.get(url, { ...o, timeout: { request: 300 } }, l) }
+    s.injectFault(fault)
+    const failed = await pullOura({ ...deps, http }, 'oura-sandbox')
+    t.equal(failed.status, 'failed', `${name}: the run fails`)
+    t.match(failed.error, message, `${name}: with a clear error`)
+    t.ok(deps.logs.text().includes('oura sync failed; the next run retries'), `${name}: logged`)
+    const again = await pullOura(deps, 'oura-sandbox')
+    t.equal(again.status, 'synced', `${name}: the next run completes`)
+    t.same({ docs: docCount(deps), hr: hrCount(deps) }, expected, `${name}: the same rows as a run without the fault`)
+    t.notOk(deps.logs.text().includes(SECRET), `${name}: no secret in the log`)
+  }
+  t.equal(sim.requests.filter((r) => r.status >= 500).length, 0)
+})
+
+t.test('access tokens expire twice mid-backfill: each is refreshed once (single-use refresh tokens), nothing lost, no duplicates', async (t) => {
+  let dataRequests = 0
+  let sim: OuraSimulator | undefined
+  const { sim: s, deps } = await setup(t, 'sleeper-ada', (r) => {
+    if (!r.path.startsWith('/v2/') || r.status !== 200) return
+    dataRequests++
+    if (dataRequests === 3 || dataRequests === 9) sim?.expireAccessTokens()
+  })
+  sim = s
+  const before = JSON.parse(readFileSync(deps.config.authFile, 'utf8'))['oura-sandbox'] as { refresh: string }
+  const summary = await pullOura(deps, 'oura-sandbox')
+  t.equal(summary.status, 'synced')
+  t.equal(s.requests.filter((r) => r.status === 401).length, 2, 'two requests met an expired token')
+  t.same(s.requests.filter((r) => r.path === '/oauth/token').map((r) => r.status), [200, 200], 'two refreshes, each accepted: the second used the token the first returned')
+  const after = JSON.parse(readFileSync(deps.config.authFile, 'utf8'))['oura-sandbox'] as { refresh: string }
+  t.not(after.refresh, before.refresh, 'auth.json holds the latest refresh token')
+  // Nothing lost: every day of the backfill, every collection, every heart-rate sample.
+  const days = deps.db.prepare("SELECT count(DISTINCT day) FROM oura_documents WHERE type = 'daily_sleep'").pluck().get()
+  t.equal(days, BACKFILL_DAYS + 1)
+  const { deps: clean } = await setup(t, 'sleeper-ada')
+  await pullOura(clean, 'oura-sandbox')
+  t.same({ docs: docCount(deps), hr: hrCount(deps) }, { docs: docCount(clean), hr: hrCount(clean) }, 'the same rows as a run without expiry')
+  const res = await fetch(s.tokenUrl, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: before.refresh, client_id: 'oura-sim', client_secret: SECRET }) })
+  t.equal(res.status, 400, 'the first refresh token was spent')
 })

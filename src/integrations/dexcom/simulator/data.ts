@@ -66,6 +66,7 @@ export async function handleData(sim: SimRequest, endpoint: DexcomDataEndpoint, 
   ctx.stats.dataRequests++
   const fault = ctx.faults.take(['data', endpoint])
   if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs))
+  await fault?.hold?.catch(() => {})
   if (fault && fault.status !== undefined) return applyFault(sim.res, fault)
 
   const auth = /^Bearer ([^\s]+)$/i.exec(sim.req.headers.authorization ?? '')

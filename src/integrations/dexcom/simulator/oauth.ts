@@ -166,6 +166,7 @@ export async function handleToken(sim: SimRequest, store: OAuthStore, faults: Fa
   sim.grantType = grantType
   const fault = faults.take(['token', grantType === 'refresh_token' ? 'refresh' : 'code'])
   if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs))
+  await fault?.hold?.catch(() => {})
   if (fault && fault.status !== undefined && !fault.afterProcessing) return applyFault(sim.res, fault)
   const outcome = tokenOutcome(form, grantType, store, faults, stats)
   if (fault && fault.status !== undefined) return applyFault(sim.res, fault) // afterProcessing: the work is done, the reply is lost

@@ -38,6 +38,8 @@ export interface DexcomFault {
   body?: unknown
   /** Wait this long (real milliseconds) before answering. */
   delayMs?: number
+  /** Wait until this settles before answering (in-process tests hold a sync in flight, then let it go). */
+  hold?: Promise<unknown>
   /** Apply to this many matching requests, then retire the rule (default: until cleared). */
   times?: number
   /**
