@@ -186,3 +186,14 @@ CREATE TABLE IF NOT EXISTS stale_notices (
   day         TEXT NOT NULL,
   notified_at INTEGER NOT NULL
 );
+
+-- Re-consents with a larger scope set offered in the chat after a 403 insufficient_scope
+-- (RFC 6750 §3.1), seen by the proxy or reported by an agent: one per connection, consent and
+-- scope set, so an agent refused again and again never spams the chat.
+CREATE TABLE IF NOT EXISTS scope_offers (
+  provider     TEXT NOT NULL,
+  scopes       TEXT NOT NULL,            -- the whole set offered, sorted, space-separated
+  consented_at INTEGER NOT NULL,         -- the consent it widens: after a new consent it may be offered again
+  offered_at   INTEGER NOT NULL,
+  PRIMARY KEY (provider, scopes, consented_at)
+);

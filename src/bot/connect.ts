@@ -7,6 +7,7 @@ import { prepareUrlConnection } from '../discovery/connect-url.js'
 import { isAppError } from '../errors.js'
 import { startDeviceFlow } from '../oauth/device.js'
 import { startFlow } from '../oauth/flow.js'
+import { stepUpScopes } from '../oauth/step-up.js'
 import { withStoredCredentials } from '../providers/credentials.js'
 import { findProvider, getProvider } from '../providers/lookup.js'
 import type { Provider } from '../providers/schema.js'
@@ -48,6 +49,8 @@ export interface ConnectLinkOptions {
   agent?: string
   /** A line under the waiting text (connect <url>: where the user will sign in). */
   note?: string
+  /** Scopes to ask for instead of the provider's (a re-consent with more scopes). */
+  scopes?: readonly string[]
 }
 
 /** The flow a connect link belongs to, and the link itself. */
@@ -69,7 +72,7 @@ function askedBy(opts: ConnectLinkOptions): string {
 export async function sendConnectLink(deps: Deps, api: Api, chatId: number, provider: Provider, opts: ConnectLinkOptions = {}): Promise<SentLink | undefined> {
   const name = provider.displayName
   if (provider.redirectMode === 'device') return sendDeviceCode(deps, api, chatId, provider, opts)
-  const flow = startFlow(deps, { provider: provider.providerId, chatId })
+  const flow = startFlow(deps, { provider: provider.providerId, chatId, ...(opts.scopes ? { scopes: opts.scopes } : {}) })
   const paste = provider.redirectMode === 'paste'
   const keyboard = new InlineKeyboard().url(`Open ${name}`, paste ? flow.authorizationUrl : flow.startUrl)
   if (!paste) keyboard.row().text('Can’t open the link?', `p:${flow.flowId}`)
@@ -98,7 +101,7 @@ async function sendDeviceCode(deps: Deps, api: Api, chatId: number, provider: Pr
   const name = provider.displayName
   let device
   try {
-    device = await startDeviceFlow(deps, { provider: provider.providerId, chatId })
+    device = await startDeviceFlow(deps, { provider: provider.providerId, chatId, ...(opts.scopes ? { scopes: opts.scopes } : {}) })
   } catch (err) {
     if (!isAppError(err)) throw err
     await api.sendMessage(chatId, `${askedBy(opts)}❌ ${name} did not start device sign-in: ${err.message}`)
@@ -324,6 +327,24 @@ export function connectComposer(deps: Deps): Composer<Context> {
     await ctx.answerCallbackQuery()
     await retireButtons(deps, ctx)
     await connect(deps, ctx, ctx.match[1] ?? '')
+  })
+  // "Approve more access" under an insufficient_scope notice: a flow asking for the larger set.
+  composer.callbackQuery(/^s:([a-z0-9-]{1,40})$/, async (ctx) => {
+    await ctx.answerCallbackQuery()
+    await retireButtons(deps, ctx)
+    const id = ctx.match[1] ?? ''
+    const found = findProvider(deps.config, id)
+    const scopes = found && stepUpScopes(deps.db, id)
+    if (!found || !scopes) {
+      await ctx.reply(`${found?.displayName ?? id} is not connected any more, so there is no access to widen. Send "connect ${id}" to connect it.`)
+      return
+    }
+    try {
+      await sendConnectLink(deps, ctx.api, ctx.chat?.id as number, withStoredCredentials(deps.db, found), { scopes, note: `Asking for: ${scopes.join(', ')}.` })
+    } catch (err) {
+      if (!isAppError(err)) throw err
+      await ctx.reply(err.message)
+    }
   })
   // A choice in the menu: the menu becomes "Connect: Acme", with no buttons left.
   composer.callbackQuery(/^m:([a-z0-9-]{1,40})$/, async (ctx) => {

@@ -1,4 +1,4 @@
-import { GrammyError, type Api } from 'grammy'
+import { GrammyError, InlineKeyboard, type Api } from 'grammy'
 import type { InlineKeyboardMarkup } from 'grammy/types'
 import type { Deps } from '../deps.js'
 import { markOutboxDelivered, undeliveredOutbox, type OutboxMessage } from '../db/outbox.js'
@@ -11,6 +11,8 @@ export const OUTBOX_MAX_AGE_MS = 24 * 60 * 60 * 1000
 /** A one-tap way forward for failures and reminders; none for successes. */
 function buttonsFor(m: OutboxMessage): InlineKeyboardMarkup | undefined {
   if (m.kind === 'needs_reauth' || m.kind === 'reconsent_due' || m.kind === 'refresh_failing') return connectButton('Reconnect', m.provider)
+  // A re-consent with the larger scope set a provider asked for (oauth/step-up.ts).
+  if (m.kind === 'scope_step_up') return new InlineKeyboard().text('Approve more access', `s:${m.provider}`)
   if (m.kind === 'flow_denied' || m.kind === 'flow_failed' || m.kind === 'flow_expired') return connectButton('Try again', m.provider)
   return undefined
 }

@@ -4,6 +4,7 @@ import type { Deps } from '../deps.js'
 import { isAppError } from '../errors.js'
 import { DEFAULT_MIN_VALIDITY_MS, TokenSource } from '../oauth/refresh.js'
 import { findProvider } from '../providers/lookup.js'
+import { RECONSENT_HEADER, insufficientScope, offerStepUp, reconsentHeader } from '../oauth/step-up.js'
 import { flushAudit, purgeAudit, queueAudit, type AuditRecord } from './audit.js'
 import type { Caller } from './caller.js'
 import type { ChatLinks } from './connect.js'
@@ -141,11 +142,26 @@ export class Broker {
         continue
       }
       const out = downstreamResponseHeaders(response.headers)
+      if (response.statusCode === 403) this.#stepUp(provider.providerId, req.caller, response.headers['www-authenticate'], out)
       if (typeof out.location === 'string')
         out.location = rewriteLocation(out.location, url, new URL(provider.apiBaseUrl).pathname.replace(/\/+$/, ''), `/proxy/${req.connection}`)
       return { kind: 'upstream', status: response.statusCode ?? 502, headers: out, body: response }
     }
     return refusal(502, 'provider_rejected_token', `${provider.displayName} rejected latchkey's token (HTTP 401) and refreshing it gave no new one`)
+  }
+
+  /**
+   * A 403 insufficient_scope (RFC 6750 §3.1): the user is offered a re-consent with the larger
+   * scope set in the chat, and the caller told so in the latchkey-reconsent header. Never fails the answer.
+   */
+  #stepUp(connection: string, caller: Caller, challenge: string | string[] | undefined, out: OutgoingHttpHeaders): void {
+    const required = insufficientScope(challenge)
+    if (!required) return
+    try {
+      out[RECONSENT_HEADER] = reconsentHeader(offerStepUp(this.deps, { provider: connection, required, ...(caller.isAgent ? { agent: caller.name } : {}) }))
+    } catch (err) {
+      this.deps.log.error({ connection, reason: (err as Error).message }, 'could not offer a re-consent')
+    }
   }
 
   /** Writes the audit rows still queued: called before the database closes, so that no row is lost. */

@@ -36,13 +36,16 @@ export function normalisePath(raw: string): PathCheck {
 }
 
 /**
- * The upstream URL: the API base's origin and path, then the agent's normalised path and the raw
- * query. Checked again after joining (defence in depth): the origin and the base path must hold.
+ * The upstream URL: the API base's origin and path, then the agent's normalised path (none for
+ * `/`) and the raw query. Checked again after joining (defence in depth): the origin and the base path must hold.
  */
 export function joinUpstream(apiBaseUrl: string, agentPath: string, query: string): URL {
   const base = new URL(apiBaseUrl)
   const basePath = base.pathname.replace(/\/+$/, '')
-  const url = new URL(`${base.origin}${basePath}${agentPath}${query ? `?${query}` : ''}`)
-  if (url.origin !== base.origin || !url.pathname.startsWith(`${basePath}/`)) throw new Error('joined URL left the API base')
+  // The bare `/proxy/<id>/` is the base exactly as given: an MCP connection's base is the server's
+  // own endpoint (https://h/mcp), which may not answer at https://h/mcp/.
+  const path = agentPath === '/' ? base.pathname : `${basePath}${agentPath}`
+  const url = new URL(`${base.origin}${path}${query ? `?${query}` : ''}`)
+  if (url.origin !== base.origin || !(url.pathname === basePath || url.pathname.startsWith(`${basePath}/`))) throw new Error('joined URL left the API base')
   return url
 }

@@ -11,6 +11,7 @@ import { timeInRange } from '../integrations/dexcom/glucose-summary.js'
 import { readReadings } from '../integrations/dexcom/store.js'
 import { isAppError } from '../errors.js'
 import { findProvider } from '../providers/lookup.js'
+import { RECONSENT_HEADER, insufficientScope, offerStepUp, type StepUp } from '../oauth/step-up.js'
 import { asOAuthEntry, readAuthFile } from '../store/auth-json.js'
 
 /** What the MCP tools need: the broker (and through it deps), the caller, and the chat when the bot runs. */
@@ -26,6 +27,14 @@ const text = (value: unknown, isError = false): CallToolResult => ({
   content: [{ type: 'text', text: typeof value === 'string' ? value : JSON.stringify(value, null, 2) }],
   ...(isError ? { isError: true } : {}),
 })
+
+const STEP_UP_TEXT: Record<StepUp['status'], string> = {
+  offered: 'The user was offered a re-consent with these scopes in the chat; try again once they approve.',
+  already_offered: 'The user was already offered a re-consent with these scopes; try again once they approve.',
+  already_granted: 'The connection already has every scope asked for: nothing to offer.',
+  not_connected: 'The connection is not connected: use connect first.',
+  no_scope: 'No scope was given (neither scope nor a WWW-Authenticate header with error="insufficient_scope" and scope).',
+}
 
 /** Cuts `s` to at most `limit` UTF-8 bytes without splitting a character. */
 function capText(s: string, limit: number): { text: string; truncated: boolean } {
@@ -130,8 +139,28 @@ export function createMcpServer(ctx: McpContext): McpServer {
         }
         result.done(bytes)
         const capped = capText(Buffer.concat(chunks).toString('utf8'), limit)
-        const shown = Object.fromEntries(Object.entries(result.headers).filter(([k]) => ['content-type', 'location', 'retry-after', 'etag', 'last-modified', 'link'].includes(k) || k.startsWith('x-ratelimit')))
+        const shown = Object.fromEntries(Object.entries(result.headers).filter(([k]) => ['content-type', 'location', 'retry-after', 'etag', 'last-modified', 'link', 'www-authenticate', RECONSENT_HEADER].includes(k) || k.startsWith('x-ratelimit')))
         return text({ status: result.status, headers: shown, body: capped.text, ...(truncated || capped.truncated ? { truncated: true, note: `body cut at ${limit} bytes` } : {}) })
+      },
+    )
+
+  if (inScope.length)
+    server.registerTool(
+      'report_insufficient_scope',
+      {
+        description:
+          'Report that a provider answered 403 insufficient_scope to a call made with a token from latchkey (latchkey token, getAccessToken): the user is offered, once, a one-tap re-consent in the Telegram chat with the larger scope set. Give the scopes, or the WWW-Authenticate header as received. (Calls through http_request or /proxy are reported by latchkey itself.)',
+        inputSchema: {
+          connection: z.string().min(1).max(64).describe(`one of: ${inScope.join(', ')}`),
+          scope: z.string().max(4096).optional().describe('the scopes the provider asked for, space-separated'),
+          wwwAuthenticate: z.string().max(4096).optional().describe('the WWW-Authenticate header of the 403, as received'),
+        },
+      },
+      async ({ connection, scope, wwwAuthenticate }) => {
+        if (!allowsConnection(caller.grants, connection) || !findProvider(config, connection)) return text(`${caller.name} may not use ${connection.slice(0, 64)}`, true)
+        const required = [...(scope?.split(' ').filter(Boolean) ?? []), ...(insufficientScope(wwwAuthenticate) ?? [])]
+        const outcome = offerStepUp(broker.deps, { provider: connection, required, ...(caller.isAgent ? { agent: caller.name } : {}) })
+        return text({ ...outcome, message: STEP_UP_TEXT[outcome.status] }, outcome.status === 'no_scope' || outcome.status === 'not_connected')
       },
     )
 

@@ -86,9 +86,10 @@ export interface StartedDeviceFlow {
  */
 export async function startDeviceFlow(
   deps: Pick<Deps, 'config' | 'db' | 'clock' | 'http'>,
-  request: { provider: string; chatId?: number; messageId?: number },
+  request: { provider: string; chatId?: number; messageId?: number; scopes?: readonly string[] },
 ): Promise<StartedDeviceFlow> {
-  const provider = requireClient(withStoredCredentials(deps.db, getProvider(deps.config, request.provider)))
+  const found = requireClient(withStoredCredentials(deps.db, getProvider(deps.config, request.provider)))
+  const provider = request.scopes ? { ...found, scopes: [...request.scopes] } : found
   if (!provider.deviceAuthorizationUrl)
     throw new AppError('PROVIDER_NOT_CONFIGURED', `${provider.displayName} has no deviceAuthorizationUrl, so it cannot use device mode`)
   const scope: Record<string, string> = provider.scopes.length ? { scope: provider.scopes.join(provider.scopeSeparator) } : {}

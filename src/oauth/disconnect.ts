@@ -1,6 +1,7 @@
 import { deleteConnection, getConnection } from '../db/connections.js'
 import { deleteRegisteredClient, getDiscovered, listDiscovered } from '../db/discovered.js'
 import { deleteCredentials } from '../db/provider-credentials.js'
+import { deleteScopeOffers } from '../db/scope-offers.js'
 import type { Deps } from '../deps.js'
 import { isConfiguredId } from '../discovery/install.js'
 import { withStoredCredentials } from '../providers/credentials.js'
@@ -45,6 +46,7 @@ export async function disconnectProvider(
   // Revoking the refresh token ends the whole grant at most providers (RFC 7009 §2.1).
   if (removed) revocation = await revokeToken(deps.http, provider, removed.refresh ?? removed.access, removed.refresh ? 'refresh_token' : 'access_token')
   deleteConnection(deps.db, id)
+  deleteScopeOffers(deps.db, id)
   const credentialsForgotten = opts.forgetCredentials === true && deleteCredentials(deps.db, id)
   // After revoking, which authenticates as that client. Other connections at the same issuer share it.
   const clientForgotten = opts.forgetClient === true && forgetRegisteredClient(deps, id)

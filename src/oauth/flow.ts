@@ -20,12 +20,15 @@ export interface StartedFlow {
 /**
  * Creates a flow: fresh state and flow id, a PKCE verifier when the provider uses PKCE, the
  * exact redirect URI from config, and the provider's token endpoint fixed in the row (A8).
+ * `scopes` replaces the provider's scopes for this flow (a re-consent after insufficient_scope).
  */
 export function startFlow(
   deps: Pick<Deps, 'config' | 'db' | 'clock'>,
-  request: { provider: string; exchange?: ExchangeMode; chatId?: number; messageId?: number },
+  request: { provider: string; exchange?: ExchangeMode; chatId?: number; messageId?: number; scopes?: readonly string[] },
 ): StartedFlow {
-  const provider = requireClient(withStoredCredentials(deps.db, getProvider(deps.config, request.provider)))
+  const found = requireClient(withStoredCredentials(deps.db, getProvider(deps.config, request.provider)))
+  // A re-consent with more scopes (step-up) asks for its own set; every other flow the provider's.
+  const provider = request.scopes ? { ...found, scopes: [...request.scopes] } : found
   const now = deps.clock.now()
   const state = randomToken()
   const flowId = randomToken()

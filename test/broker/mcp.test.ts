@@ -37,7 +37,7 @@ t.test('POST /mcp: tools limited by the caller scopes', async (t) => {
   const reader = w.agent('mcp-reader', ['acme:GET:/v1/'])
   const client = await httpClient(t, `${w.d.config.publicUrl}/mcp`, reader)
   const tools = (await client.listTools()).tools.map((x) => x.name).sort()
-  t.same(tools, ['connect', 'http_request', 'list_connections'], 'no glucose_readings without a Dexcom scope')
+  t.same(tools, ['connect', 'http_request', 'list_connections', 'report_insufficient_scope'], 'no glucose_readings without a Dexcom scope')
   const listed = JSON.parse((await call(client, 'list_connections')).text) as Record<string, unknown>[]
   t.same(listed.map((c) => c.id), ['acme'], 'only connections in scope')
   t.match(listed[0], { id: 'acme', provider: 'Acme', status: 'ok', expiresAt: String })
@@ -95,7 +95,7 @@ t.test('latchkey mcp over stdio (a child process) relays to the daemon with LATC
   const client = new Client({ name: 'stdio-test', version: '1.0.0' })
   await client.connect(transport)
   t.teardown(() => client.close())
-  t.same((await client.listTools()).tools.map((x) => x.name).sort(), ['connect', 'http_request', 'list_connections'])
+  t.same((await client.listTools()).tools.map((x) => x.name).sort(), ['connect', 'http_request', 'list_connections', 'report_insufficient_scope'])
   const me = await call(client, 'http_request', { connection: 'acme', path: '/v1/me' })
   t.match(JSON.parse(me.text), { status: 200 })
   t.ok(listAudit(w.d.daemon.deps.db, 0).some((r) => r.agent === 'stdio-agent'), 'the call ran as the agent')

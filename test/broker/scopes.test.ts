@@ -38,6 +38,9 @@ t.test('normalisePath and joinUpstream keep the base origin and path', async (t)
   t.equal(joinUpstream('https://h/api', '/v1/me', 'a=1').href, 'https://h/api/v1/me?a=1')
   t.equal(joinUpstream('https://h/api/', '/v1/me', '').href, 'https://h/api/v1/me')
   t.equal(joinUpstream('https://h', '/v1/me', '').href, 'https://h/v1/me')
+  t.equal(joinUpstream('https://h/mcp', '/', '').href, 'https://h/mcp', 'the bare path is the base as given (an MCP endpoint)')
+  t.equal(joinUpstream('https://h/api/', '/', 'a=1').href, 'https://h/api/?a=1')
+  t.equal(joinUpstream('https://h', '/', '').href, 'https://h/')
 })
 
 t.test('agents: token shown once, stored hashed, revoked at once', async (t) => {

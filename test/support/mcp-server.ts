@@ -28,6 +28,11 @@ export interface McpPeerOptions {
   resourceOverride?: string
   /** Leave `resource_metadata` out of the challenge: clients must use the well-known. */
   bareChallenge?: boolean
+  /**
+   * A scope beyond `scopes` that the tool `admin` needs: calling it with a token without that
+   * scope is answered 403 `insufficient_scope` naming the larger set (MCP step-up, mcp-auth.md §1.9).
+   */
+  stepUpScope?: string
 }
 
 function readBody(req: IncomingMessage): Promise<unknown> {
@@ -82,16 +87,26 @@ export async function startMcpServer(opts: McpPeerOptions = {}): Promise<McpPeer
       // The audience check is RFC 8707's point: a token issued for another resource is refused here.
       const { payload } = await jwtVerify(auth.slice(7).trim(), jwks, { issuer, audience: url() })
       checks.push({ ok: true })
+      const body = await readBody(req)
+      const call = body as { method?: string; params?: { name?: string } } | undefined
+      const granted = String(payload.scope ?? '').split(' ')
+      if (opts.stepUpScope && call?.method === 'tools/call' && call.params?.name === 'admin' && !granted.includes(opts.stepUpScope)) {
+        const wanted = [...scopes, opts.stepUpScope].join(' ')
+        res.writeHead(403, { 'www-authenticate': `Bearer error="insufficient_scope", scope="${wanted}", resource_metadata="${origin}${metadataPath}", error_description="the admin tool needs ${opts.stepUpScope}"`, 'content-type': 'application/json' })
+        res.end(JSON.stringify({ error: 'insufficient_scope' }))
+        return
+      }
       const server = new McpServer({ name: 'latchkey-test-mcp', version: '1.0.0' })
       server.registerTool('whoami', { description: 'Who the token belongs to' }, async () => ({ content: [{ type: 'text', text: String(payload.sub) }] }))
       server.registerTool('echo', { description: 'Echoes nothing useful' }, async () => ({ content: [{ type: 'text', text: 'echo' }] }))
+      if (opts.stepUpScope) server.registerTool('admin', { description: `Needs ${opts.stepUpScope}` }, async () => ({ content: [{ type: 'text', text: `admin for ${String(payload.sub)}` }] }))
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true })
       res.on('close', () => {
         void transport.close()
         void server.close()
       })
       await server.connect(transport)
-      await transport.handleRequest(req, res, await readBody(req))
+      await transport.handleRequest(req, res, body)
     } catch (err) {
       checks.push({ ok: false, reason: (err as { code?: string }).code ?? (err as Error).message })
       challenge(res, 'invalid_token')

@@ -16,7 +16,7 @@ export async function mcpWorld(t: Teardown, opts: McpPeerOptions & { registratio
   const as = await startOidcServer({
     clients: opts.clients ?? [],
     registration: opts.registration ?? true,
-    resources: { [mcp.url]: (opts.scopes ?? ['mcp:tools']).join(' ') },
+    resources: { [mcp.url]: [...(opts.scopes ?? ['mcp:tools']), ...(opts.stepUpScope ? [opts.stepUpScope] : [])].join(' ') },
   })
   t.teardown(() => as.close())
   mcp.setIssuer(as.issuer)
