@@ -13,6 +13,7 @@ import { proxyBench } from './proxy.js'
 import { tokenCli } from './token-cli.js'
 import { dexcomChart } from './dexcom-chart.js'
 import { dexcomIngest } from './dexcom-ingest.js'
+import { ouraBackfill } from './oura-backfill.js'
 import { tokenRead } from './token-read.js'
 import { tokenRefreshHerd } from './token-refresh-herd.js'
 import { refreshDurability } from './refresh-durability.js'
@@ -27,6 +28,7 @@ const BENCHMARKS: { title: string; run: () => Promise<void> }[] = [
   { title: 'Refresh round trip with the durable journal vs before it (loopback rotating token server)', run: refreshDurability },
   { title: '`latchkey token <provider>` wall time as a whole process vs `node -e 0`', run: tokenCli },
   { title: 'Dexcom ingest: 90-day backfill and a one-hour incremental sync (simulator on loopback) vs raw SQLite inserts', run: dexcomIngest },
+  { title: 'Oura ingest: 90-day backfill of all five data types (simulator on loopback) vs the same GETs + raw SQLite inserts', run: ouraBackfill },
   { title: 'Glucose chart rendering (24 h, SVG rasterised by resvg at 2×) vs building the SVG and resvg on an empty SVG', run: dexcomChart },
   { title: 'connect <url> to the link: discovery + dynamic registration (MCP SDK server, oidc-provider on loopback), cold and cached, vs a configured provider', run: connectUrl },
   { title: 'Broker: GET through /proxy/<connection>/… vs straight to the loopback upstream; a streamed 10 MB response', run: proxyBench },

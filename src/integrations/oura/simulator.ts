@@ -112,15 +112,20 @@ export function documentsFor(user: OuraSandboxUser, type: string, dayMs: number)
   }
 }
 
-/** Heart-rate samples every 5 minutes in [from, to). */
-function heartrate(user: OuraSandboxUser, from: number, to: number): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = []
-  for (let t = Math.ceil(from / 300_000) * 300_000; t < to; t += 300_000) {
+const SAMPLE_MS = 300_000
+
+/** One page of heart-rate samples, every 5 minutes in [from, to): only the page is generated. */
+function heartratePage(user: OuraSandboxUser, from: number, to: number, offset: number, size: number): { page: Record<string, unknown>[]; total: number } {
+  const first = Math.ceil(from / SAMPLE_MS) * SAMPLE_MS
+  const total = Math.max(0, Math.ceil((to - first) / SAMPLE_MS))
+  const page: Record<string, unknown>[] = []
+  for (let i = offset; i < Math.min(total, offset + size); i++) {
+    const t = first + i * SAMPLE_MS
     const hour = new Date(t).getUTCHours()
     const asleep = hour < 6 || hour >= 23
-    out.push({ bpm: (asleep ? 50 : 68) + Math.round(noise(user, String(t), 'hr') * 20), source: asleep ? 'sleep' : 'awake', timestamp: new Date(t).toISOString().replace('Z', '+00:00') })
+    page.push({ bpm: (asleep ? 50 : 68) + Math.round(noise(user, String(t), 'hr') * 20), source: asleep ? 'sleep' : 'awake', timestamp: new Date(t).toISOString().replace('Z', '+00:00') })
   }
-  return out
+  return { page, total }
 }
 
 const COLLECTIONS = new Set(['daily_sleep', 'sleep', 'daily_readiness', 'daily_activity'])
@@ -196,24 +201,26 @@ export async function startOuraSimulator(opts: OuraSimulatorOptions): Promise<Ou
     const needed = type === 'heartrate' ? 'heartrate' : 'daily'
     if (!grant.scopes.includes(needed)) return reply(401, { detail: `missing scope ${needed}` })
     const earliest = now() - history * DAY_MS
-    let items: Record<string, unknown>[]
+    const size = type === 'heartrate' ? OURA_SIM_HEARTRATE_PAGE_SIZE : OURA_SIM_PAGE_SIZE
+    const offset = Number(query.next_token ?? 0)
+    let page: Record<string, unknown>[]
+    let total: number
     if (type === 'heartrate') {
       const from = Date.parse(query.start_datetime ?? '')
       const to = query.end_datetime ? Date.parse(query.end_datetime) : now()
       if (Number.isNaN(from) || Number.isNaN(to)) return reply(422, { detail: [{ loc: ['query', 'start_datetime'], msg: 'invalid datetime', type: 'value_error' }] })
-      items = heartrate(grant.user, Math.max(from, earliest), Math.min(to, now()))
+      ;({ page, total } = heartratePage(grant.user, Math.max(from, earliest), Math.min(to, now()), offset, size))
     } else if (COLLECTIONS.has(type)) {
       const from = Date.parse(query.start_date ?? '')
       const to = Date.parse(query.end_date ?? dayString(now()))
       if (Number.isNaN(from) || Number.isNaN(to)) return reply(422, { detail: [{ loc: ['query', 'start_date'], msg: 'invalid date', type: 'value_error' }] })
-      items = []
+      const items: Record<string, unknown>[] = []
       // end_date is inclusive; today's documents exist once the night has ended.
       for (let d = Math.max(from, Math.floor(earliest / DAY_MS) * DAY_MS); d <= Math.min(to, now()); d += DAY_MS) items.push(...documentsFor(grant.user, type, d))
+      page = items.slice(offset, offset + size)
+      total = items.length
     } else return reply(404, { detail: 'Not Found' })
-    const size = type === 'heartrate' ? OURA_SIM_HEARTRATE_PAGE_SIZE : OURA_SIM_PAGE_SIZE
-    const offset = Number(query.next_token ?? 0)
-    const page = items.slice(offset, offset + size)
-    const next = offset + size < items.length ? String(offset + size) : null
+    const next = offset + size < total ? String(offset + size) : null
     return reply(200, { data: page, next_token: next })
   }
 
