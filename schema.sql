@@ -171,6 +171,14 @@ CREATE TABLE IF NOT EXISTS registered_clients (
   registered_at INTEGER NOT NULL
 );
 
+-- RFC 7592 management of a registered client, when the server's registration answer offered it:
+-- where to DELETE the client and the registration access token to do it with (a secret).
+CREATE TABLE IF NOT EXISTS client_management (
+  issuer                    TEXT PRIMARY KEY,
+  registration_client_uri   TEXT NOT NULL,
+  registration_access_token TEXT NOT NULL
+);
+
 -- The last finished run of each integration's sync (whatever its outcome): a provider connected
 -- after `started_at` is still waiting for its first sync (the chat says "first sync running").
 CREATE TABLE IF NOT EXISTS integration_runs (

@@ -5,7 +5,8 @@ import { getDiscovered } from '../db/discovered.js'
 import { getCredentials } from '../db/provider-credentials.js'
 import { isConfiguredId } from '../discovery/install.js'
 import { isAppError } from '../errors.js'
-import { describeDisconnect, disconnectProvider } from '../oauth/disconnect.js'
+import { hostOf } from '../discovery/fetch.js'
+import { describeDisconnect, disconnectProvider, forgettableClient } from '../oauth/disconnect.js'
 import { withStoredCredentials } from '../providers/credentials.js'
 import { getProvider, providerName } from '../providers/lookup.js'
 import { asOAuthEntry, readAuthFile, type AuthFile, type OAuthEntry } from '../store/auth-json.js'
@@ -94,8 +95,11 @@ export function connectionsComposer(deps: Deps): Composer<Context> {
     const stored = getCredentials(deps.db, id) !== undefined
     if (!connected && !stored) return undefined
     const revocable = getProvider(deps.config, id).revocationUrl !== undefined
+    // A connection made by URL: the client latchkey registered there is deleted only when asked.
+    const client = connected ? forgettableClient(deps, id) : undefined
     const keyboard = new InlineKeyboard()
     if (connected) keyboard.text('Disconnect', `d:y:${id}`).row()
+    if (client) keyboard.text(`Disconnect and delete latchkey's client at ${hostOf(client.issuer)}`, `d:c:${id}`).row()
     if (stored) keyboard.text(connected ? 'Disconnect and forget the client id and secret' : 'Forget the client id and secret', `d:f:${id}`).row()
     keyboard.text('Cancel', `d:n:${id}`)
     const text = connected
@@ -138,15 +142,15 @@ export function connectionsComposer(deps: Deps): Composer<Context> {
     return ctx.editMessageText(question.text, { reply_markup: question.keyboard })
   })
 
-  composer.callbackQuery(/^d:([yfn]):([a-z0-9-]{1,40})$/, async (ctx) => {
+  composer.callbackQuery(/^d:([yfcn]):([a-z0-9-]{1,40})$/, async (ctx) => {
     await ctx.answerCallbackQuery()
-    const [, choice, id] = ctx.match as unknown as [string, 'y' | 'f' | 'n', string]
+    const [, choice, id] = ctx.match as unknown as [string, 'y' | 'f' | 'c' | 'n', string]
     const messageId = ctx.callbackQuery.message?.message_id
     const chatId = ctx.chat?.id as number
     const edit = (text: string) => (messageId === undefined ? ctx.reply(text) : ctx.api.editMessageText(chatId, messageId, text))
     if (!Object.hasOwn(deps.config.providers, id)) return edit(`I don't know the provider "${id}" any more.`)
     if (choice === 'n') return edit(`Kept ${name(id)} as it was.`)
-    const outcome = await disconnectProvider(deps, id, { forgetCredentials: choice === 'f' })
+    const outcome = await disconnectProvider(deps, id, { forgetCredentials: choice === 'f', forgetClient: choice === 'c' })
     return edit(describeDisconnect(name(id), outcome))
   })
 

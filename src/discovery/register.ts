@@ -3,7 +3,7 @@ import type { AuthorizationServerMetadata, OAuthClientMetadata } from '@modelcon
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js'
 import { AppError, isAppError } from '../errors.js'
 import type { RegisteredClient } from '../db/discovered.js'
-import { hostOf } from './fetch.js'
+import { hostOf, isSecureUrl } from './fetch.js'
 
 /**
  * The token-endpoint authentication latchkey asks for: a secret in HTTP Basic, else in the form,
@@ -53,9 +53,16 @@ export async function registerLatchkey(
     ...(registrable.length ? { scope: registrable.join(' ') } : {}),
   }
   const { registerClient } = await sdkAuth()
+  // The SDK's parse strips RFC 7592's registration_client_uri and registration_access_token: read them from the raw answer.
+  let raw: unknown
+  const keepRaw: FetchLike = async (input, init) => {
+    const res = await fetchFn(input, init)
+    if (res.ok) raw = await res.clone().json().catch(() => undefined)
+    return res
+  }
   let answer
   try {
-    answer = await registerClient(issuer, { metadata, fetchFn, clientMetadata })
+    answer = await registerClient(issuer, { metadata, fetchFn: keepRaw, clientMetadata })
   } catch (err) {
     if (isAppError(err)) throw err
     const code = (err as { errorCode?: string }).errorCode
@@ -75,5 +82,16 @@ export async function registerLatchkey(
     clientAuth,
     redirectUri,
     registeredAt: now,
+    ...managementOf(raw, metadata.registration_endpoint),
   }
+}
+
+/**
+ * RFC 7592 §3: the registration answer's management URI and access token, kept only when the URI
+ * is https (loopback http aside) on the registration endpoint's own origin (the token goes nowhere else).
+ */
+export function managementOf(raw: unknown, registrationEndpoint: string | undefined): Pick<RegisteredClient, 'management'> {
+  const { registration_client_uri: uri, registration_access_token: accessToken } = (raw ?? {}) as Record<string, unknown>
+  if (typeof uri !== 'string' || typeof accessToken !== 'string' || !accessToken || !registrationEndpoint || !isSecureUrl(uri)) return {}
+  return new URL(uri).origin === new URL(registrationEndpoint).origin ? { management: { uri, accessToken } } : {}
 }

@@ -115,7 +115,7 @@ t.test('status/providers --json, needs reconnecting, reconnect, disconnect with 
 
   const gone = await latchkey(env, ['disconnect', 'acme', '--json'])
   t.equal(gone.code, 0, gone.stderr)
-  t.same(JSON.parse(gone.stdout), { provider: 'acme', tokensRemoved: true, revocation: 'revoked', credentialsForgotten: false, clientForgotten: false })
+  t.same(JSON.parse(gone.stdout), { provider: 'acme', tokensRemoved: true, revocation: 'revoked', credentialsForgotten: false, clientForgotten: false, clientDeletion: null })
   t.equal(readFileSync(world.authFile, 'utf8').match(/"anthropic": (.*\})/)?.[1], FOREIGN, 'the other key is byte-identical')
   t.same(Object.keys(auth()), ['anthropic'], 'only the disconnected entry went')
   const refused = await fetch(world.as.tokenUrl, {

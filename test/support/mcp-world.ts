@@ -10,12 +10,13 @@ export interface McpWorld {
   as: OidcServer
 }
 
-export async function mcpWorld(t: Teardown, opts: McpPeerOptions & { registration?: boolean; clients?: OidcClient[] } = {}): Promise<McpWorld> {
+export async function mcpWorld(t: Teardown, opts: McpPeerOptions & { registration?: boolean; registrationManagement?: boolean; clients?: OidcClient[] } = {}): Promise<McpWorld> {
   const mcp = await startMcpServer(opts)
   t.teardown(() => mcp.close())
   const as = await startOidcServer({
     clients: opts.clients ?? [],
     registration: opts.registration ?? true,
+    registrationManagement: opts.registrationManagement ?? false,
     resources: { [mcp.url]: [...(opts.scopes ?? ['mcp:tools']), ...(opts.stepUpScope ? [opts.stepUpScope] : [])].join(' ') },
   })
   t.teardown(() => as.close())

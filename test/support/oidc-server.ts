@@ -52,6 +52,8 @@ export interface OidcServer {
   tokenRequests: TokenRequest[]
   /** Bodies of the RFC 7591 registration requests received. */
   registrations: Record<string, unknown>[]
+  /** Paths of RFC 7592 DELETEs of registered clients, with the status answered. */
+  deletions: { path: string; status: number }[]
   setDecision(d: 'approve' | 'deny'): void
   close(): Promise<void>
 }
@@ -62,6 +64,8 @@ export interface StartOidcServerOptions {
   accessTokenTtlSeconds?: number
   /** RFC 7591 dynamic client registration at /reg (open: no initial access token). */
   registration?: boolean
+  /** RFC 7592 client management (registration_client_uri + registration_access_token; DELETE removes the client). */
+  registrationManagement?: boolean
   /**
    * RFC 8707 resource servers this server issues tokens for: resource URL → scopes. Their access
    * tokens are JWTs whose `aud` is the resource, so the resource server can check them itself.
@@ -77,6 +81,7 @@ export async function startOidcServer(opts: StartOidcServerOptions): Promise<Oid
   const pkceRequired = opts.pkceRequired ?? true
   const tokenRequests: TokenRequest[] = []
   const registrations: Record<string, unknown>[] = []
+  const deletions: { path: string; status: number }[] = []
   const resources = opts.resources ?? {}
   let decision: 'approve' | 'deny' = 'approve'
   let provider: Provider | undefined
@@ -136,6 +141,7 @@ export async function startOidcServer(opts: StartOidcServerOptions): Promise<Oid
       introspection: { enabled: true },
       revocation: { enabled: true },
       registration: { enabled: opts.registration ?? false },
+      registrationManagement: { enabled: opts.registrationManagement ?? false, rotateRegistrationAccessToken: false },
       resourceIndicators: {
         enabled: true,
         // Refreshes and code exchanges name their resource; an unnamed one gets the only resource granted.
@@ -167,6 +173,11 @@ export async function startOidcServer(opts: StartOidcServerOptions): Promise<Oid
         ctx.query = { ...ctx.query, prompt: 'consent' }
       }
     }
+    if (ctx.path.startsWith('/reg/') && ctx.method === 'DELETE') {
+      await next()
+      deletions.push({ path: ctx.path, status: ctx.status })
+      return
+    }
     if (ctx.path === '/reg' && ctx.method === 'POST') {
       await next()
       registrations.push({ ...(ctx.oidc?.body ?? {}) })
@@ -190,6 +201,7 @@ export async function startOidcServer(opts: StartOidcServerOptions): Promise<Oid
     tokenUrl: `${issuer}/token`,
     tokenRequests,
     registrations,
+    deletions,
     setDecision(d) {
       decision = d
     },
