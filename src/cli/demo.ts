@@ -4,21 +4,13 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DEFAULT_PORT, parseConfig } from '../config.js'
-import { startDaemon } from '../daemon.js'
+import { startDaemon, type Daemon } from '../daemon.js'
 import { getFlowByState, isFlowEnded } from '../db/oauth-flows.js'
-import { glucoseReport } from '../integrations/dexcom/report.js'
-import { readReadings } from '../integrations/dexcom/store.js'
-import { startDexcomSimulator } from '../integrations/dexcom/simulator/index.js'
-import { pullGlucose } from '../integrations/dexcom/sync.js'
+import { INTEGRATIONS } from '../integrations/index.js'
+import type { DemoPart, Integration } from '../integrations/types.js'
 import { createLogger } from '../log.js'
 import { startFlow } from '../oauth/flow.js'
-import { resolveTimeZone } from '../time-format.js'
-import { readingsTable } from '../integrations/dexcom/cli-readings.js'
 import type { Output } from './output.js'
-
-/** A local fake app registered with the simulator only; not a Dexcom credential. */
-const DEMO_CLIENT = { clientId: 'latchkey-demo', clientSecret: 'latchkey-demo-secret' }
-const PROVIDER = 'dexcom-sandbox'
 
 async function portFree(port: number): Promise<boolean> {
   const server = createServer()
@@ -37,23 +29,71 @@ async function anyFreePort(): Promise<number> {
 }
 
 /**
- * `latchkey demo` (`npm run demo`): the whole product on loopback with no account and no
- * network. Starts the Dexcom simulator and the daemon with a generated config in a temp
- * directory, prints the link to open, and once the sandbox login is done, syncs and prints the
- * latest readings. Runs until Ctrl+C (or `signal`).
+ * Which integrations to show: `which` when given ('both' = every one), else the answer to `ask`
+ * (a terminal), else the first (a script or a test: the demo never waits on stdin).
  */
-export async function demoCommand(env: Record<string, string | undefined>, out: Output, opts: { signal?: AbortSignal } = {}): Promise<number> {
+export async function pickDemo(which: string | undefined, ask: ((question: string) => Promise<string>) | undefined, integrations: readonly Integration[] = INTEGRATIONS): Promise<Integration[]> {
+  const offered = integrations.filter((i) => i.demo)
+  let choice = which
+  if (choice === undefined && ask) {
+    const menu = [...offered.map((i, n) => `${n + 1}) ${i.id}`), `${offered.length + 1}) both`].join('  ')
+    const answer = (await ask(`Which would you like to try? ${menu} [1]: `)).trim().toLowerCase()
+    const n = Number(answer || '1')
+    choice = Number.isInteger(n) && n >= 1 && n <= offered.length + 1 ? (offered[n - 1]?.id ?? 'both') : answer
+  }
+  if (choice === undefined) return offered.slice(0, 1)
+  if (choice === 'both') return offered
+  const one = offered.find((i) => i.id === choice)
+  if (!one) throw new RangeError(`"${choice}" is not one of ${[...offered.map((i) => i.id), 'both'].join(', ')}`)
+  return [one]
+}
+
+/** Resolves with the flow's final status ('stopped' when `signal` aborts first). */
+function flowEnd(daemon: Daemon, state: string, signal: AbortSignal | undefined): Promise<string> {
+  return new Promise<string>((resolve) => {
+    const check = () => {
+      const current = getFlowByState(daemon.deps.db, state)?.status ?? 'failed'
+      if (!isFlowEnded(current) && !signal?.aborted) return
+      daemon.deps.events.off('flow-changed', check)
+      clearInterval(timer)
+      resolve(signal?.aborted ? 'stopped' : current)
+    }
+    const timer = setInterval(check, 1_000)
+    daemon.deps.events.on('flow-changed', check)
+    signal?.addEventListener('abort', check)
+  })
+}
+
+/**
+ * `latchkey demo [dexcom|oura|both]` (`npm run demo`): the whole product on loopback with no
+ * account and no network. Starts the chosen integrations' simulators and the daemon with a
+ * generated config in a temp directory, prints one link per integration, and once each sandbox
+ * login is done, syncs and prints what came. Runs until Ctrl+C (or `signal`).
+ */
+export async function demoCommand(
+  env: Record<string, string | undefined>,
+  out: Output,
+  opts: { signal?: AbortSignal; which?: string; ask?: (question: string) => Promise<string> } = {},
+): Promise<number> {
+  let chosen: Integration[]
+  try {
+    chosen = await pickDemo(opts.which, opts.ask)
+  } catch (err) {
+    out.error((err as Error).message)
+    return 2
+  }
+  const parts: DemoPart[] = await Promise.all(chosen.map(async (i) => (await i.demo?.()) as DemoPart))
   const dir = env.LATCHKEY_DEMO_DIR ?? mkdtempSync(join(tmpdir(), 'latchkey-demo-'))
   const port = (await portFree(DEFAULT_PORT)) ? DEFAULT_PORT : await anyFreePort()
   const publicUrl = `http://127.0.0.1:${port}`
-  const sim = await startDexcomSimulator({ clients: [{ ...DEMO_CLIENT, redirectUris: [`${publicUrl}/oauth/callback`] }] })
-  const raw = {
+  const sims = await Promise.all(parts.map((p) => p.start(`${publicUrl}/oauth/callback`)))
+  const raw: Record<string, unknown> = {
     listen: { host: '127.0.0.1', port },
     dataDir: join(dir, 'data'),
     authFile: join(dir, 'auth.json'),
     logLevel: 'warn',
-    providers: { [PROVIDER]: { authorizationUrl: sim.authorizationUrl, tokenUrl: sim.tokenUrl, apiBaseUrl: sim.url, ...DEMO_CLIENT } },
-    dexcom: { provider: PROVIDER },
+    ...Object.assign({}, ...sims.map((s) => s.config)),
+    providers: Object.assign({}, ...sims.map((s) => s.config.providers)),
   }
   const configPath = join(dir, 'config.json')
   writeFileSync(configPath, `${JSON.stringify(raw, null, 2)}\n`, { mode: 0o600 })
@@ -61,46 +101,32 @@ export async function demoCommand(env: Record<string, string | undefined>, out: 
   // their real daemon must not change the demo.
   const config = parseConfig(raw, { ...(env.HOME ? { HOME: env.HOME } : {}) }, configPath)
   const daemon = await startDaemon(config, { log: createLogger('warn') })
-  const stop = async () => {
-    await daemon.close()
-    await sim.close()
-  }
   try {
-    const flow = startFlow(daemon.deps, { provider: PROVIDER })
+    const flows = parts.map((p) => startFlow(daemon.deps, { provider: p.provider }))
+    const links = parts.map((p, i) => `${p.name}: open this link in a browser on this machine, ${p.pick}:\n\n  ${flows[i]?.startUrl}\n`)
     out.info(
-      `latchkey demo: the daemon is on ${publicUrl}, the Dexcom simulator on ${sim.url}\n` +
-        `config: ${configPath}\n\n` +
-        `Open this link in a browser on this machine, pick a sandbox user and approve:\n\n  ${flow.startUrl}\n\nWaiting for you to approve… (expires in 10 min; Ctrl+C to stop)`,
+      `latchkey demo: the daemon is on ${publicUrl}; simulators: ${parts.map((p, i) => `${p.provider} on ${sims[i]?.url}`).join(', ')}\n` +
+        `config: ${configPath}\n\n${links.join('\n')}\nWaiting for you to approve… (expires in 10 min; Ctrl+C to stop)`,
     )
-    const status = await new Promise<string>((resolve) => {
-      const check = () => {
-        const current = getFlowByState(daemon.deps.db, flow.state)?.status ?? 'failed'
-        if (!isFlowEnded(current) && !opts.signal?.aborted) return
-        daemon.deps.events.off('flow-changed', check)
-        clearInterval(timer)
-        resolve(opts.signal?.aborted ? 'stopped' : current)
-      }
-      const timer = setInterval(check, 1_000)
-      daemon.deps.events.on('flow-changed', check)
-      opts.signal?.addEventListener('abort', check)
-    })
-    if (status !== 'connected') {
-      out.error(status === 'stopped' ? 'stopped before the link was approved' : `the connection ended as ${status}`)
-      return 1
-    }
-    out.info('✅ Dexcom Sandbox connected; fetching readings (the first sync backfills up to 90 days)…')
-    const summary = await pullGlucose(daemon.deps)
-    if (summary.status !== 'synced') {
-      out.error(`the sync did not complete: ${summary.error ?? summary.status}`)
-      return 1
-    }
-    // The daemon's own dexcom-sync job may have backfilled first: count what is stored, not what this run added.
-    const stored = readReadings(daemon.deps.db, PROVIDER, 0).length
-    out.info(`synced ${stored} readings; the latest:`)
-    const recent = readReadings(daemon.deps.db, PROVIDER, daemon.deps.clock.now() - 2 * 60 * 60_000)
-    // The same table `latchkey dexcom readings` prints, in the same time zone.
-    out.info(readingsTable(recent.slice(-6), config.dexcom.units, resolveTimeZone(env)).map((l) => `  ${l}`).join('\n'))
-    out.info(`\n${glucoseReport(daemon.deps).text}\n\nThe daemon keeps syncing every 5 minutes. Try: latchkey dexcom readings --since 24h (LATCHKEY_CONFIG=${configPath}). Ctrl+C to stop.`)
+    // Each part reports once its own link is approved; one at a time, so their lines do not mix.
+    let printing = Promise.resolve(true)
+    const results = await Promise.all(
+      parts.map(async (p, i) => {
+        const status = await flowEnd(daemon, (flows[i] as { state: string }).state, opts.signal)
+        if (status !== 'connected') {
+          out.error(status === 'stopped' ? `stopped before the ${p.provider} link was approved` : `the ${p.provider} connection ended as ${status}`)
+          return false
+        }
+        const shown = printing.then(() => {
+          out.info('')
+          return p.show(daemon.deps, out, env)
+        })
+        printing = shown.catch(() => false)
+        return shown
+      }),
+    )
+    if (results.includes(false)) return 1
+    out.info(`\nThe daemon keeps syncing. Try: ${parts.map((p) => p.tryNext).join(' or ')} (LATCHKEY_CONFIG=${configPath}). Ctrl+C to stop.`)
     await new Promise<void>((resolve) => {
       if (opts.signal) opts.signal.addEventListener('abort', () => resolve(), { once: true })
       process.once('SIGINT', () => resolve())
@@ -108,6 +134,7 @@ export async function demoCommand(env: Record<string, string | undefined>, out: 
     })
     return 0
   } finally {
-    await stop()
+    await daemon.close()
+    await Promise.all(sims.map((s) => s.close()))
   }
 }

@@ -1,4 +1,4 @@
-import { Command, CommanderError, InvalidArgumentError } from 'commander'
+import { Argument, Command, CommanderError, InvalidArgumentError } from 'commander'
 import type { Config } from '../config.js'
 import type { Db } from '../db/open.js'
 import { AppError } from '../errors.js'
@@ -234,13 +234,33 @@ Exit 1 when there was nothing to remove or revoking failed.`,
     .description(`a local provider simulator (needs no config): ${INTEGRATIONS.filter((i) => i.simulate).map((i) => `"simulate ${i.id}"`).join(', ')}`)
   for (const integration of INTEGRATIONS) integration.simulate?.(simulate, ctx)
 
+  const demoChoices = [...INTEGRATIONS.filter((i) => i.demo).map((i) => i.id), 'both']
   program
     .command('demo')
-    .description('the Dexcom simulator and the daemon on loopback: connect a sandbox user in a browser and see readings (no account)')
-    .addHelpText('after', after('Writes a config to a temp directory ($LATCHKEY_DEMO_DIR to choose) and ignores yours.', 'npm run demo', 'latchkey demo'))
-    .action(async () => done(await (await import('./demo.js')).demoCommand(env, out)))
+    .description('simulators and the daemon on loopback: connect a sandbox user in a browser and see the data (no account)')
+    .addArgument(new Argument('[which]', 'which integration to try; asked in a terminal, else the first').choices(demoChoices))
+    .addHelpText('after', after('Writes a config to a temp directory ($LATCHKEY_DEMO_DIR to choose) and ignores yours.', 'npm run demo', 'npm run demo -- oura', 'latchkey demo both'))
+    .action(async (which: string | undefined) => {
+      const { demoCommand } = await import('./demo.js')
+      // Asked only on a terminal: piped or scripted runs never wait on stdin.
+      const ask = process.stdin.isTTY && which === undefined ? await terminalQuestion() : undefined
+      done(await demoCommand(env, out, { ...(which ? { which } : {}), ...(ask ? { ask } : {}) }))
+    })
 
   return program
+}
+
+/** One question on the terminal (readline), closed after the answer. */
+async function terminalQuestion(): Promise<(question: string) => Promise<string>> {
+  const { createInterface } = await import('node:readline/promises')
+  return async (question) => {
+    const rl = createInterface({ input: process.stdin, output: process.stdout })
+    try {
+      return await rl.question(question)
+    } finally {
+      rl.close()
+    }
+  }
 }
 
 /** Runs one CLI invocation and returns its exit code (never calls process.exit itself). */

@@ -43,6 +43,22 @@ export interface StaleData {
   text: string
 }
 
+/** What `latchkey demo` takes from an integration: its simulator, and what to print once connected. */
+export interface DemoPart {
+  /** The sandbox provider the demo connects (its entry comes from `start`). */
+  provider: string
+  /** For people: "Dexcom". */
+  name: string
+  /** What the user picks on the consent page, for the line above the link. */
+  pick: string
+  /** Starts the simulator on loopback for a daemon whose callback is `redirectUri`; returns the config keys that point at it. */
+  start(redirectUri: string): Promise<{ config: { providers: Record<string, unknown>; [key: string]: unknown }; url: string; close(): Promise<void> }>
+  /** Once connected: one sync, then what came, printed. False when the sync did not complete. */
+  show(deps: Deps, out: Output, env: Record<string, string | undefined>): Promise<boolean>
+  /** A CLI command to try next. */
+  tryNext: string
+}
+
 /** One data integration: what it syncs from, its tables, its job, and its chat and CLI surface. */
 export interface Integration {
   /** Unique; names its job (`<id>-sync`) and its CLI command. */
@@ -66,6 +82,8 @@ export interface Integration {
   chat?: { commands: ChatCommand[]; load(deps: Deps): Promise<Composer<Context>> }
   /** Adds its top-level CLI command(s); actions must import their modules lazily. */
   cli?(program: Command, ctx: CliContext): void
+  /** Its part of `latchkey demo` (loaded when the demo runs). */
+  demo?(): Promise<DemoPart>
   /** Adds `latchkey simulate <id>` under the given command; lazily loaded like cli. */
   simulate?(simulate: Command, ctx: CliContext): void
 }

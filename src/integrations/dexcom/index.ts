@@ -36,6 +36,7 @@ export const integration = defineIntegration({
         ctx.done(await ctx.withDb(config, (db) => dexcomReadingsCommand({ config, db, clock: systemClock, timeZone: resolveTimeZone(ctx.env) }, opts, ctx.out)))
       })
   },
+  demo: async () => (await import('./demo.js')).demo,
   simulate(simulate, ctx) {
     simulate
       .command('dexcom')

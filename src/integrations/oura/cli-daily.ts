@@ -18,9 +18,12 @@ export function ouraDailyCommand(deps: { db: Db; clock: Clock }, providers: stri
   if (flags.json) out.info(JSON.stringify(days, null, 2))
   else if (flags.csv) out.info([COLUMNS.join(','), ...days.map((d) => COLUMNS.map((c) => d[c] ?? '').join(','))].join('\n'))
   else if (days.length === 0) out.info(`No Oura data since ${since} (provider ${provider}).`)
-  else {
-    const cell = (v: string | number | null) => String(v ?? '–')
-    out.info([`day         sleep  ready  activity  sleep h  steps`, ...days.map((d) => `${d.day}  ${cell(d.sleepScore).padStart(5)}  ${cell(d.readinessScore).padStart(5)}  ${cell(d.activityScore).padStart(8)}  ${(d.totalSleepSeconds === null ? '–' : (d.totalSleepSeconds / 3600).toFixed(1)).padStart(7)}  ${cell(d.steps).padStart(5)}`)].join('\n'))
-  }
+  else out.info(dailyTable(days).join('\n'))
   return 0
+}
+
+/** The text table of `oura daily` (the demo prints the same): a heading, then a line per day, – where none. */
+export function dailyTable(days: readonly OuraDay[]): string[] {
+  const cell = (v: string | number | null) => String(v ?? '–')
+  return [`day         sleep  ready  activity  sleep h  steps`, ...days.map((d) => `${d.day}  ${cell(d.sleepScore).padStart(5)}  ${cell(d.readinessScore).padStart(5)}  ${cell(d.activityScore).padStart(8)}  ${(d.totalSleepSeconds === null ? '–' : (d.totalSleepSeconds / 3600).toFixed(1)).padStart(7)}  ${cell(d.steps).padStart(5)}`)]
 }

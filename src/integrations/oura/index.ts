@@ -47,6 +47,7 @@ export const integration = defineIntegration({
         ctx.done(await ctx.withDb(config, (db) => ouraDailyCommand({ db, clock: systemClock }, OURA_PROVIDERS, opts, ctx.out)))
       })
   },
+  demo: async () => (await import('./demo.js')).demo,
   simulate(simulate, ctx) {
     simulate
       .command('oura')
