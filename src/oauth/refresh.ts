@@ -11,7 +11,8 @@ import {
 import { enqueueNotice } from '../db/outbox.js'
 import { AppError, isAppError } from '../errors.js'
 import { withStoredCredentials } from '../providers/credentials.js'
-import { getProvider, providerName } from '../providers/lookup.js'
+import { getDiscovered } from '../db/discovered.js'
+import { findProvider, getProvider, providerName } from '../providers/lookup.js'
 import type { Provider } from '../providers/schema.js'
 import { asOAuthEntry, readAuthFile, withAuthSession, type OAuthEntry } from '../store/auth-json.js'
 import { AuthFileReader } from '../store/auth-read-cache.js'
@@ -19,7 +20,7 @@ import { humanDuration } from '../time-format.js'
 import { backoffMs, inDailyWindow, nextWindowEnd, shouldRefresh } from './refresh-policy.js'
 import { buildTokenRequest } from './requests.js'
 import { fetchToken } from './token-client.js'
-import { parseTokenResponse } from './token-response.js'
+import { parseTokenResponse, type RawResponse } from './token-response.js'
 
 /** Callers that do not say otherwise get a token valid for at least another minute. */
 export const DEFAULT_MIN_VALIDITY_MS = 60_000
@@ -77,7 +78,7 @@ export class TokenSource {
   }
 
   #refreshUnderLock(provider: Provider, minValidityMs: number, rejected?: string): Promise<OAuthEntry> {
-    const { config, db, clock, http, log } = this.#deps
+    const { config, db, clock, log } = this.#deps
     const id = provider.providerId
     return withAuthSession(config.authFile, async (session) => {
       const now = clock.now()
@@ -96,11 +97,10 @@ export class TokenSource {
 
       // Room for the answer is made before the request: once the provider rotates, nothing may fail.
       await session.reserve()
-      const request = buildTokenRequest(provider, { grantType: 'refresh_token', refreshToken: entry.refresh })
       let error: string
       let retryAt: number | undefined
       try {
-        const outcome = parseTokenResponse(provider, await fetchToken(http, request), clock.now(), entry.refresh)
+        const outcome = parseTokenResponse(provider, await this.#postRefresh(provider, entry.refresh), clock.now(), entry.refresh)
         if (outcome.kind === 'tokens') {
           const next: OAuthEntry = { ...outcome.entry, ...(outcome.entry.scope === undefined && entry.scope ? { scope: entry.scope } : {}) }
           // Journal first, then auth.json: if the file cannot be written the tokens wait in the journal.
@@ -139,6 +139,23 @@ export class TokenSource {
       const updated = recordRefreshFailure(db, id, now, error, retryAt ?? now + backoffMs(connection.failureCount + 1))
       return this.#failing(provider, updated, entry, now)
     }, log)
+  }
+
+  /**
+   * The refresh POST. A token endpoint of a provider found by "connect <url>" that answers 404 or
+   * 410 may have moved: its metadata is discovered once more and, when it names another token
+   * endpoint, the request goes there once (the old endpoint never took the refresh token).
+   */
+  async #postRefresh(provider: Provider, refreshToken: string): Promise<RawResponse> {
+    const send = (p: Provider) => fetchToken(this.#deps.http, buildTokenRequest(p, { grantType: 'refresh_token', refreshToken }))
+    const raw = await send(provider)
+    if ((raw.status !== 404 && raw.status !== 410) || !getDiscovered(this.#deps.db, provider.providerId)) return raw
+    const { rediscoverProviders } = await import('../discovery/rediscover.js')
+    await rediscoverProviders(this.#deps, { only: provider.providerId })
+    const current = findProvider(this.#deps.config, provider.providerId)
+    if (!current || current.tokenUrl === provider.tokenUrl) return raw
+    this.#deps.log.info({ provider: provider.providerId, status: raw.status }, 'token endpoint moved (found by discovery): refresh sent to the new one')
+    return send(withStoredCredentials(this.#deps.db, current))
   }
 
   /** While refreshes fail: keep the tokens, use the current one while it lasts, tell the user once when it runs out. */

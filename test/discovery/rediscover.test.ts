@@ -5,7 +5,10 @@ import t from 'tap'
 import { getDiscovered, saveDiscovered } from '../../src/db/discovered.js'
 import { prepareUrlConnection } from '../../src/discovery/connect-url.js'
 import { REDISCOVER_AFTER_MS, rediscoverProviders } from '../../src/discovery/rediscover.js'
+import { getConnection } from '../../src/db/connections.js'
 import { refreshDueTokens } from '../../src/oauth/refresh-job.js'
+import { TokenSource } from '../../src/oauth/refresh.js'
+import { connectInProcess } from '../support/connect.js'
 import { testDeps, type Teardown } from '../support/deps.js'
 import { mcpWorld } from '../support/mcp-world.js'
 
@@ -56,4 +59,40 @@ t.test('a server that cannot be reached keeps the old metadata, with a warning',
   t.same(await rediscoverProviders(deps), { updated: [], failed: [id] })
   t.match(JSON.parse(getDiscovered(deps.db, id)?.definition ?? '{}'), { tokenUrl: stale }, 'nothing lost')
   t.match(deps.logs.text(), 'discovering a provider again failed; kept the old metadata')
+})
+
+/** A connection by URL made for real (DCR, code exchange), then a TokenSource on the same deps. */
+async function connected(t: Teardown) {
+  const w = await mcpWorld(t)
+  const deps = testDeps(t)
+  const id = (await prepareUrlConnection(deps, w.mcp.url)).provider.providerId
+  await connectInProcess(deps, id)
+  return { w, deps, id, tokens: new TokenSource(deps) }
+}
+
+t.test('a token endpoint answering 404: one re-discovery finds where it moved, and the refresh is sent there', async (t) => {
+  const { w, deps, id, tokens } = await connected(t)
+  const first = await tokens.getAccessToken(id, { minValidityMs: 0 })
+  w.as.moveTokenEndpoint('/oauth2/token')
+  const refreshes = () => w.as.tokenRequests.filter((r) => r.grantType === 'refresh_token')
+  const second = await tokens.getAccessToken(id, { minValidityMs: 60_000 }) // more than a 5 s token has: a refresh
+  t.not(second, first, 'refreshed')
+  t.equal(refreshes().length, 1, 'the refresh token was presented once, at the new endpoint (the old one answered 404)')
+  t.equal(refreshes()[0]?.status, 200)
+  t.equal(deps.config.providers[id]?.tokenUrl, `${w.as.issuer}/oauth2/token`, 'installed with the new endpoint')
+  t.equal(JSON.parse(getDiscovered(deps.db, id)?.definition ?? '{}').tokenUrl, `${w.as.issuer}/oauth2/token`, 'and stored')
+  t.match(getConnection(deps.db, id), { status: 'ok', failureCount: 0 }, 'not needs_reauth, not failing')
+  t.match(deps.logs.text(), 'token endpoint moved (found by discovery): refresh sent to the new one')
+})
+
+t.test('a token endpoint answering 404 with the same metadata: no retry, failing with back-off, never needs_reauth', async (t) => {
+  const { w, deps, id, tokens } = await connected(t)
+  await tokens.getAccessToken(id, { minValidityMs: 0 })
+  w.as.moveTokenEndpoint('/hidden', { announce: false })
+  const entry = await tokens.getEntry(id, 60_000) // the current token is still valid: kept while refreshing fails
+  t.ok(entry.access)
+  t.equal(w.as.tokenRequests.filter((r) => r.grantType === 'refresh_token').length, 0, 'nothing reached the token endpoint')
+  t.match(getConnection(deps.db, id), { status: 'failing', failureCount: 1 })
+  t.notMatch(deps.logs.text(), 'token endpoint moved')
+  t.match(deps.logs.text(), 'token refresh refused')
 })

@@ -55,6 +55,11 @@ export interface OidcServer {
   /** Paths of RFC 7592 DELETEs of registered clients, with the status answered. */
   deletions: { path: string; status: number }[]
   setDecision(d: 'approve' | 'deny'): void
+  /**
+   * Moves the token endpoint to `path`: /token answers 404 from then on, and the metadata names
+   * the new endpoint unless `announce` is false (a server that broke its endpoint without saying).
+   */
+  moveTokenEndpoint(path: string, opts?: { announce?: boolean }): void
   close(): Promise<void>
 }
 
@@ -84,6 +89,7 @@ export async function startOidcServer(opts: StartOidcServerOptions): Promise<Oid
   const deletions: { path: string; status: number }[] = []
   const resources = opts.resources ?? {}
   let decision: 'approve' | 'deny' = 'approve'
+  let movedTo: { path: string; announce: boolean } | undefined
   let provider: Provider | undefined
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
 
@@ -92,6 +98,14 @@ export async function startOidcServer(opts: StartOidcServerOptions): Promise<Oid
       res.statusCode = 503
       res.end('provider not ready')
       return
+    }
+    if (movedTo) {
+      const path = (req.url ?? '').split('?')[0]
+      if (path === '/token') {
+        res.writeHead(404, { 'content-type': 'text/html' }).end('<h1>Not Found</h1>')
+        return
+      }
+      if (path === movedTo.path) req.url = '/token'
     }
     if (req.url?.startsWith(INTERACTION_PREFIX)) {
       handleInteraction(provider, decision, req, res).catch((err: unknown) => {
@@ -167,6 +181,11 @@ export async function startOidcServer(opts: StartOidcServerOptions): Promise<Oid
   })
 
   provider.use(async (ctx, next) => {
+    if ((ctx.path === '/.well-known/openid-configuration' || ctx.path === '/.well-known/oauth-authorization-server') && movedTo?.announce) {
+      await next()
+      ctx.body = { ...(ctx.body as Record<string, unknown>), token_endpoint: `${issuer}${movedTo.path}` }
+      return
+    }
     if (ctx.path === '/auth' && ctx.method === 'GET') {
       const { scope, prompt } = ctx.query
       if (typeof scope === 'string' && scope.split(' ').includes('offline_access') && prompt === undefined) {
@@ -204,6 +223,9 @@ export async function startOidcServer(opts: StartOidcServerOptions): Promise<Oid
     deletions,
     setDecision(d) {
       decision = d
+    },
+    moveTokenEndpoint(path, opts = {}) {
+      movedTo = { path, announce: opts.announce ?? true }
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
