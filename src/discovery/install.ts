@@ -45,11 +45,13 @@ export function isConfiguredId(config: Config, db: Db, id: string): boolean {
 
 /**
  * Adds every stored discovered provider to the config (at start-up of the daemon, a job or a
- * CLI command), except one whose id the config now uses itself.
+ * CLI command), except one whose id the config now uses itself (for another issuer).
  */
 export function installDiscoveredProviders(config: Config, db: Db, log?: Logger): void {
   for (const row of listDiscovered(db)) {
-    if (Object.hasOwn(config.providers, row.provider)) {
+    // A job worker gets the daemon's config with the discovered providers already in it: those
+    // (same issuer) are installed again from SQLite, which is the fresher copy.
+    if (Object.hasOwn(config.providers, row.provider) && config.providers[row.provider]?.issuer !== row.issuer) {
       log?.warn({ provider: row.provider }, 'a configured provider has the id of a discovered one; the configured one wins')
       continue
     }

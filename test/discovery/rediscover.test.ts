@@ -4,6 +4,8 @@
 import t from 'tap'
 import { getDiscovered, saveDiscovered } from '../../src/db/discovered.js'
 import { prepareUrlConnection } from '../../src/discovery/connect-url.js'
+import { installDiscoveredProviders } from '../../src/discovery/install.js'
+import type { Provider } from '../../src/providers/schema.js'
 import { REDISCOVER_AFTER_MS, rediscoverProviders } from '../../src/discovery/rediscover.js'
 import { getConnection } from '../../src/db/connections.js'
 import { refreshDueTokens } from '../../src/oauth/refresh-job.js'
@@ -95,4 +97,18 @@ t.test('a token endpoint answering 404 with the same metadata: no retry, failing
   t.match(getConnection(deps.db, id), { status: 'failing', failureCount: 1 })
   t.notMatch(deps.logs.text(), 'token endpoint moved')
   t.match(deps.logs.text(), 'token refresh refused')
+})
+
+t.test('a job worker gets the daemon config with discovered providers in it: installed again from SQLite, no warning', async (t) => {
+  const { deps, id, stale } = await connectedWithStaleEndpoint(t)
+  t.notMatch(deps.config.providers[id]?.tokenUrl, /moved-away/)
+  installDiscoveredProviders(deps.config, deps.db, deps.log)
+  t.equal(deps.config.providers[id]?.tokenUrl, stale, 'the stored copy wins over the one passed along')
+  t.notMatch(deps.logs.text(), 'the configured one wins')
+  // A provider of another server configured under the same id is left alone, with a warning.
+  const other = { ...(deps.config.providers[id] as Provider), issuer: 'https://other.example.com', tokenUrl: 'https://other.example.com/token' }
+  ;(deps.config.providers as Record<string, Provider>)[id] = other
+  installDiscoveredProviders(deps.config, deps.db, deps.log)
+  t.equal(deps.config.providers[id], other)
+  t.match(deps.logs.text(), 'a configured provider has the id of a discovered one; the configured one wins')
 })
