@@ -154,16 +154,17 @@ async function connectUrl(deps: Deps, ctx: Context, url: string): Promise<void> 
 
 /**
  * Providers offered in the menu: all configured ones but sandboxes (a developer's test servers),
- * which appear only once they have a client id or are the one dexcom syncs from.
+ * which appear only once they have a client id or an integration syncs from them.
  */
-export function menuProviders(deps: Pick<Deps, 'config' | 'db'>): Provider[] {
+export function menuProviders(deps: Pick<Deps, 'config' | 'db' | 'integrations'>): Provider[] {
+  const synced = new Set(deps.integrations.flatMap((i) => i.providerIds(deps.config)))
   return Object.values(deps.config.providers)
-    .filter((p) => !p.providerId.endsWith('-sandbox') || p.providerId === deps.config.dexcom.provider || withStoredCredentials(deps.db, p).clientId !== undefined)
+    .filter((p) => !p.providerId.endsWith('-sandbox') || synced.has(p.providerId) || withStoredCredentials(deps.db, p).clientId !== undefined)
     .sort((a, b) => a.displayName.localeCompare(b.displayName))
 }
 
 /** "Which provider?" with a button per provider (callback `m:<id>`: the menu is edited once chosen). */
-async function sendMenu(deps: Pick<Deps, 'config' | 'db'>, ctx: Context): Promise<void> {
+async function sendMenu(deps: Pick<Deps, 'config' | 'db' | 'integrations'>, ctx: Context): Promise<void> {
   const keyboard = new InlineKeyboard()
   menuProviders(deps).forEach((p, i) => {
     keyboard.text(p.displayName, `m:${p.providerId}`)

@@ -1,6 +1,7 @@
 // Dexcom on the integration seam: glucose readings and events from one Dexcom provider entry.
 // Light on purpose (openDb, every job worker and the CLI load the registry): no runtime import
 // beyond its SQL; handlers, the client and commander's classes come through what is passed in.
+import { addSimulateCommand } from '../simulate.js'
 import { defineIntegration } from '../types.js'
 import { dexcomFreshness } from './freshness.js'
 import { DEXCOM_SCHEMA } from './schema.js'
@@ -38,17 +39,13 @@ export const integration = defineIntegration({
   },
   demo: async () => (await import('./demo.js')).demo,
   simulate(simulate, ctx) {
-    simulate
-      .command('dexcom')
-      .description('run the Dexcom simulator on loopback and print the config that points dexcom-sandbox at it')
-      .option('--port <n>', 'listen on 127.0.0.1:N (default: a free port)', ctx.intInRange('--port', 0, 65_535))
-      .option('--host <address>', 'a loopback address', '127.0.0.1')
-      .option('--client-id <id>', "the app's client id ($LATCHKEY_SIM_CLIENT_ID)")
-      .option('--client-secret <secret>', 'its secret ($LATCHKEY_SIM_CLIENT_SECRET)')
-      .option('--redirect-uri <uri>', "a registered redirect URI, repeatable ($LATCHKEY_SIM_REDIRECT_URI; default: the config's <publicUrl>/oauth/callback)", ctx.collectUrl)
+    addSimulateCommand(simulate, ctx, {
+      id: 'dexcom',
+      description: 'run the Dexcom simulator on loopback and print the config that points dexcom-sandbox at it',
+      examples: ['latchkey simulate dexcom --port 9000', 'latchkey simulate dexcom --redirect-uri http://127.0.0.1:8400/oauth/callback'],
+    })
       .option('--delay-minutes <m>', 'data delay in minutes (0-1440)', ctx.intInRange('--delay-minutes', 0, 1440), 60)
       .option('--seed <s>', 'seed of the generated data', 'latchkey')
-      .addHelpText('after', ctx.after(undefined, 'latchkey simulate dexcom --port 9000', 'latchkey simulate dexcom --redirect-uri http://127.0.0.1:8400/oauth/callback'))
       .action(async (opts: import('./cli-simulate.js').SimulateFlags) => ctx.done(await (await import('./cli-simulate.js')).simulateCommand(opts, ctx.env, ctx.out)))
   },
 })

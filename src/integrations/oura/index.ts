@@ -1,5 +1,7 @@
 // Oura on the integration seam: daily sleep, sleep periods, readiness, activity and heart rate,
 // polled (webhooks need a public callback, which a tailnet-only daemon does not have).
+import type { Config } from '../../config.js'
+import { addSimulateCommand } from '../simulate.js'
 import { defineIntegration } from '../types.js'
 import { ouraFreshness } from './freshness.js'
 import { OURA_SCHEMA } from './schema.js'
@@ -8,27 +10,28 @@ import { OURA_SCHEMA } from './schema.js'
 export const OURA_SYNC_INTERVAL_MS = 30 * 60_000
 /** The provider entries Oura data is synced from, when the config has them. */
 const OURA_PROVIDERS = ['oura', 'oura-sandbox']
+const configured = (config: Config) => OURA_PROVIDERS.filter((id) => Object.hasOwn(config.providers, id))
 
 /** The Oura integration's descriptor. */
 export const integration = defineIntegration({
   id: 'oura',
   moduleUrl: import.meta.url,
   schema: OURA_SCHEMA,
-  providerIds: (config) => OURA_PROVIDERS.filter((id) => Object.hasOwn(config.providers, id)),
+  providerIds: configured,
   syncIntervalMs: () => OURA_SYNC_INTERVAL_MS,
   sync: async (deps) => {
     const { pullOura } = await import('./sync.js')
     const results = []
-    for (const id of OURA_PROVIDERS.filter((p) => Object.hasOwn(deps.config.providers, p))) results.push(await pullOura(deps, id))
+    for (const id of configured(deps.config)) results.push(await pullOura(deps, id))
     return results
   },
-  freshness: (deps, now, timeZone) => ouraFreshness(deps, OURA_PROVIDERS.filter((p) => Object.hasOwn(deps.config.providers, p)), now, timeZone),
+  freshness: (deps, now, timeZone) => ouraFreshness(deps, configured(deps.config), now, timeZone),
   chat: {
     commands: [
       { command: 'sleep', description: "Last night's Oura sleep and the last 7 nights", help: "/sleep: last night's Oura sleep score, total sleep, efficiency, stages, lowest heart rate and a 7-night chart" },
       { command: 'readiness', description: "Today's Oura readiness and its contributors", help: "/readiness: today's Oura readiness score and its contributors" },
     ],
-    load: async (deps) => (await import('./chat.js')).ouraComposer(deps, OURA_PROVIDERS.filter((p) => Object.hasOwn(deps.config.providers, p))),
+    load: async (deps) => (await import('./chat.js')).ouraComposer(deps, configured(deps.config)),
   },
   cli(program, ctx) {
     program
@@ -49,15 +52,10 @@ export const integration = defineIntegration({
   },
   demo: async () => (await import('./demo.js')).demo,
   simulate(simulate, ctx) {
-    simulate
-      .command('oura')
-      .description('run the Oura simulator on loopback and print its URLs and the config that points oura-sandbox at it')
-      .option('--port <n>', 'listen on 127.0.0.1:N (default: a free port)', ctx.intInRange('--port', 0, 65_535))
-      .option('--host <address>', 'a loopback address', '127.0.0.1')
-      .option('--client-id <id>', "the app's client id ($LATCHKEY_SIM_CLIENT_ID)")
-      .option('--client-secret <secret>', 'its secret ($LATCHKEY_SIM_CLIENT_SECRET)')
-      .option('--redirect-uri <uri>', "a registered redirect URI, repeatable ($LATCHKEY_SIM_REDIRECT_URI; default: the config's <publicUrl>/oauth/callback)", ctx.collectUrl)
-      .addHelpText('after', ctx.after(undefined, 'latchkey simulate oura --port 9100', 'latchkey simulate oura --redirect-uri http://127.0.0.1:8400/oauth/callback'))
-      .action(async (opts: import('./cli-simulate.js').OuraSimulateFlags) => ctx.done(await (await import('./cli-simulate.js')).ouraSimulateCommand(opts, ctx.env, ctx.out)))
+    addSimulateCommand(simulate, ctx, {
+      id: 'oura',
+      description: 'run the Oura simulator on loopback and print its URLs and the config that points oura-sandbox at it',
+      examples: ['latchkey simulate oura --port 9100', 'latchkey simulate oura --redirect-uri http://127.0.0.1:8400/oauth/callback'],
+    }).action(async (opts: import('../simulate.js').SimulateFlags) => ctx.done(await (await import('./cli-simulate.js')).ouraSimulateCommand(opts, ctx.env, ctx.out)))
   },
 })
