@@ -9,9 +9,11 @@ import t from 'tap'
 import { deliverOutbox } from '../../src/bot/outbox.js'
 import { statusCommand, type StatusRow } from '../../src/cli/status.js'
 import { upsertConsent } from '../../src/db/connections.js'
-import { recordIntegrationRun } from '../../src/db/integration-runs.js'
+import { lastRunStartedAt, recordIntegrationRun } from '../../src/db/integration-runs.js'
 import { queueStaleNotices, staleData } from '../../src/integrations/freshness.js'
 import { INTEGRATIONS } from '../../src/integrations/index.js'
+import { runIntegrationSync } from '../../src/integrations/run.js'
+import { defineIntegration } from '../../src/integrations/types.js'
 import { upsertReadings } from '../../src/integrations/dexcom/store.js'
 import { upsertDocuments } from '../../src/integrations/oura/store.js'
 import { TEST_BOT_TOKEN, startBotApiServer } from '../support/bot-api-server.js'
@@ -105,4 +107,30 @@ t.test('one chat notice a day: a second check the same day sends nothing, the ne
   upsertReadings(deps.db, 'dexcom-sandbox', [egv(deps.clock.now() - H)], deps.clock.now())
   t.equal(await check(), 0, 'fresh data: no notice the day after')
   t.notMatch(JSON.stringify(tg.requests), 'TOKEN-', 'no token reaches the chat')
+})
+
+t.test('a sync run as the job runs it: recorded whatever its outcome, then its freshness rule queues the notice', async (t) => {
+  const deps = testDeps(t, { now: NOW })
+  let fail = false
+  const pulse = defineIntegration({
+    id: 'pulse',
+    moduleUrl: import.meta.url,
+    schema: '',
+    providerIds: () => ['acme'],
+    syncIntervalMs: () => H,
+    sync: async () => {
+      deps.clock.advance(1000)
+      if (fail) throw new Error('boom')
+      return { ok: true }
+    },
+    freshness: () => [{ provider: 'acme', text: 'acme is quiet' }],
+  })
+  upsertConsent(deps.db, { provider: 'acme', now: NOW, requestedScopes: [], grantedScopes: null })
+  t.same(await runIntegrationSync(deps, pulse, 'UTC'), { ok: true })
+  t.equal(lastRunStartedAt(deps.db, 'pulse'), NOW, 'the run is recorded with its start')
+  t.same(deps.db.prepare("SELECT kind, provider, text FROM outbox").all(), [{ kind: 'data_stale', provider: 'acme', text: '⚠️ acme is quiet' }], 'late data: one notice')
+  fail = true
+  await t.rejects(runIntegrationSync(deps, pulse, 'UTC'), { message: 'boom' }, 'a failed run still throws')
+  t.equal(lastRunStartedAt(deps.db, 'pulse'), NOW + 1000, 'and is recorded')
+  t.equal(deps.db.prepare('SELECT count(*) FROM outbox').pluck().get(), 1, 'no second notice that day')
 })
