@@ -14,13 +14,14 @@ export interface JournalRecord {
   entry: Record<string, unknown>
   /** The refresh token the entry replaces (absent for a first connection). */
   replaces?: string
-  /** Epoch ms and a sequence number, to order records of one provider. */
+  /** When the answer was kept (epoch ms), for a person reading the file: order is the file's. */
   at: number
-  seq: number
 }
 
 /** At least this much free room is kept in the journal before each token request. */
 export const JOURNAL_HEADROOM = 64 * 1024
+/** Applied records are blanked once they take this much (a few dozen answers). */
+const RECLAIM_AT = 16 * 1024
 /** Never smaller than this, so the first reservation already covers a few failures in a row. */
 const JOURNAL_MIN_SIZE = 128 * 1024
 const PAD = 0x20 // a space: the file is text, padding included
@@ -42,19 +43,19 @@ function contentEnd(bytes: Buffer): number {
   return bytes.length
 }
 
-/** contentEnd without reading the whole file when it holds no records (the usual case). */
-async function endOf(handle: fs.FileHandle): Promise<number> {
-  // One record is a few hundred bytes: the first 4 KiB usually hold them all and their end.
+/** The records' bytes, without reading the padding (a 4 KiB head usually holds them all). */
+async function contentOf(handle: fs.FileHandle): Promise<Buffer> {
   const head = Buffer.alloc(4096)
   const { bytesRead } = await handle.read(head, 0, head.length, 0)
   const end = contentEnd(head.subarray(0, bytesRead))
-  if (end < bytesRead || bytesRead < head.length) return end
-  return contentEnd(await handle.readFile())
+  if (end < bytesRead || bytesRead < head.length) return head.subarray(0, end)
+  const all = await handle.readFile()
+  return all.subarray(0, contentEnd(all))
 }
 
-function parseRecords(bytes: Buffer): JournalRecord[] {
+function parseRecords(content: Buffer): JournalRecord[] {
   const records: JournalRecord[] = []
-  for (const line of bytes.subarray(0, contentEnd(bytes)).toString('utf8').split('\n')) {
+  for (const line of content.toString('utf8').split('\n')) {
     try {
       const r = JSON.parse(line) as JournalRecord
       if (typeof r.provider === 'string' && typeof r.entry === 'object' && r.entry !== null) records.push(r)
@@ -66,8 +67,9 @@ function parseRecords(bytes: Buffer): JournalRecord[] {
 }
 
 /**
- * The records waiting to be applied, newest last. Cheap when there are none (one byte is
- * read), which is the usual case; a missing journal has none.
+ * The records, in the order they were appended (under the lock, so file order is the true
+ * order, whatever the clocks say): newest last. Reads the records, never the padding after
+ * them; a missing journal has none.
  */
 export async function readJournal(authFile: string): Promise<JournalRecord[]> {
   let handle: fs.FileHandle
@@ -78,17 +80,11 @@ export async function readJournal(authFile: string): Promise<JournalRecord[]> {
     throw fsError(journalPath(authFile), err, 'read')
   }
   try {
-    const first = Buffer.alloc(1)
-    const { bytesRead } = await handle.read(first, 0, 1, 0)
-    if (bytesRead === 0 || first[0] === PAD) return []
-    const records = parseRecords(await handle.readFile())
-    return records.sort((a, b) => a.at - b.at || a.seq - b.seq)
+    return parseRecords(await contentOf(handle))
   } finally {
     await handle.close()
   }
 }
-
-let seq = 0
 
 /**
  * Writes to the journal. Every method must run under the auth lock: records are appended in
@@ -111,12 +107,19 @@ export class AuthJournal {
   /**
    * Makes sure the next answer fits: the file is grown (with padding, fsynced) to leave
    * JOURNAL_HEADROOM free. Throws AUTH_FILE_UNWRITABLE when it cannot, before any request.
+   * `reclaim`, given when auth.json holds every record, is called once the records take
+   * RECLAIM_AT (it must make auth.json durable); the records are then blanked to make room.
    */
-  async reserve(): Promise<void> {
+  async reserve(reclaim?: () => Promise<void>): Promise<void> {
     const handle = await this.#open()
     try {
       const { size } = await handle.stat()
-      const end = await endOf(handle)
+      let end = (await contentOf(handle)).length
+      if (reclaim && end >= RECLAIM_AT) {
+        await reclaim()
+        await handle.write(Buffer.alloc(end, PAD), 0, end, 0)
+        end = 0
+      }
       const wanted = Math.max(JOURNAL_MIN_SIZE, end + JOURNAL_HEADROOM)
       if (size >= wanted) return
       await handle.write(Buffer.alloc(wanted - size, PAD), 0, wanted - size, size)
@@ -129,11 +132,11 @@ export class AuthJournal {
   }
 
   /** Appends one record and fsyncs it: from here on the answer survives a kill or a power cut. */
-  async append(record: Omit<JournalRecord, 'at' | 'seq'>): Promise<void> {
-    const line = Buffer.from(`${JSON.stringify({ ...record, at: Date.now(), seq: seq++ })}\n`)
+  async append(record: Omit<JournalRecord, 'at'>): Promise<void> {
+    const line = Buffer.from(`${JSON.stringify({ ...record, at: Date.now() })}\n`)
     const handle = await this.#open()
     try {
-      const end = await endOf(handle)
+      const end = (await contentOf(handle)).length
       await handle.write(line, 0, line.length, end)
       await handle.datasync()
     } catch (err) {
@@ -145,8 +148,8 @@ export class AuthJournal {
   }
 
   /**
-   * Blanks the records once auth.json holds them, keeping the space for the next answer. Not
-   * fsynced: a record that comes back after a power cut is recognised as applied or stale.
+   * Blanks the records once auth.json durably holds them, keeping the space for the next answer.
+   * Not fsynced: a record that comes back after a power cut is recognised as applied or stale.
    */
   async clear(): Promise<void> {
     let handle: fs.FileHandle
@@ -157,7 +160,7 @@ export class AuthJournal {
       throw fsError(this.path, err, 'write')
     }
     try {
-      const end = await endOf(handle)
+      const end = (await contentOf(handle)).length
       if (end > 0) await handle.write(Buffer.alloc(end, PAD), 0, end, 0)
     } catch (err) {
       throw fsError(this.path, err, 'write')

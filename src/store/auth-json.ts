@@ -84,25 +84,27 @@ async function readFileOnly(path: string): Promise<AuthFile> {
 }
 
 /**
- * The file with the journal's records laid over it (auth-journal.ts). A record replaces the
- * entry it was made from; one whose entry someone has since replaced otherwise is stale.
- * `changed` says whether auth.json is behind the journal.
+ * The file with the journal's records laid over it (auth-journal.ts), in the order they were
+ * appended. A record replaces the entry it was made from; one auth.json already holds, or that a
+ * later record of the same provider follows, is passed over; the newest one whose entry someone
+ * has since replaced otherwise is stale. `changed` says whether auth.json is behind the journal.
  */
 function overlay(file: AuthFile, records: JournalRecord[], log?: AuthStoreLog): { content: AuthFile; changed: boolean } {
   if (records.length === 0) return { content: file, changed: false }
   const content: AuthFile = { ...file }
   inheritRaw(content, file)
   let changed = false
-  for (const record of records) {
+  records.forEach((record, i) => {
     const current = asOAuthEntry(content[record.provider])
-    if (current && current.refresh === record.entry.refresh && current.access === record.entry.access) continue
+    if (current && current.refresh === record.entry.refresh && current.access === record.entry.access) return
     if (current && current.refresh !== record.replaces) {
-      log?.warn({ provider: record.provider }, 'a kept token answer is older than the entry in the auth file; the file wins')
-      continue
+      const newest = !records.slice(i + 1).some((r) => r.provider === record.provider)
+      if (newest) log?.warn({ provider: record.provider }, 'a kept token answer is older than the entry in the auth file; the file wins')
+      return
     }
     content[record.provider] = record.entry
     changed = true
-  }
+  })
   return { content, changed }
 }
 
@@ -117,11 +119,14 @@ export async function readAuthFile(path: string, log?: AuthStoreLog): Promise<Au
   const file = await readFileOnly(path)
   const records = await readJournal(path)
   if (records.length === 0) return file
+  const overlaid = overlay(file, records, log)
+  // Usually every record is one auth.json already holds (they stay until their room is needed).
+  if (!overlaid.changed) return file
   if (!holdsAuthLock(path)) {
     const applied = await withAuthLock(path, async () => (await openSession(path, log)).current, { timeoutMs: 2_000 }).catch(() => undefined)
     if (applied) return applied
   }
-  return overlay(file, records, log).content
+  return overlaid.content
 }
 
 /** Where the bytes go: the target of a symlinked auth.json (followed to the end), else the path. */
@@ -159,8 +164,10 @@ export function tempFilePattern(target: string): RegExp {
  * point leaves either the old or the new file, never a truncated one. A symlinked auth.json is
  * written through to its target. Members unchanged from `basis` (the content as read) are
  * written back byte for byte. Every failure is AUTH_FILE_UNWRITABLE and leaves the file as it was.
+ * `syncDir: false` skips the directory fsync, for a write whose content the fsynced journal
+ * already holds: a power cut may then bring back the old file, and the journal re-applies it.
  */
-export async function writeAuthFileAtomic(path: string, data: AuthFile, log?: AuthStoreLog, basis?: AuthFile): Promise<void> {
+export async function writeAuthFileAtomic(path: string, data: AuthFile, log?: AuthStoreLog, basis?: AuthFile, opts: { syncDir?: boolean } = {}): Promise<void> {
   const target = await writeTarget(path)
   const dir = dirname(target)
   const fail = (err: unknown) => {
@@ -183,11 +190,14 @@ export async function writeAuthFileAtomic(path: string, data: AuthFile, log?: Au
     await fs.rm(tmp, { force: true }).catch(() => undefined)
     fail(err)
   })
-  const dirHandle = await fs.open(dir, 'r').catch(fail)
+  if (opts.syncDir !== false) await syncDirectory(path).catch(fail)
+}
+
+/** fsyncs the directory holding auth.json (its target, when symlinked): makes the last rename in it durable. */
+async function syncDirectory(path: string): Promise<void> {
+  const dirHandle = await fs.open(dirname(await writeTarget(path)), 'r')
   try {
     await dirHandle.sync()
-  } catch (err) {
-    fail(err)
   } finally {
     await dirHandle.close()
   }
@@ -215,40 +225,49 @@ async function openSession(path: string, log?: AuthStoreLog): Promise<AuthSessio
   const records = await readJournal(path)
   let { content: current, changed } = overlay(file, records, log)
   let basis = file
-  let pending = records.length > 0 // the journal holds records this write makes redundant
+  /** The journal holds records (applied ones stay until a reclaim: see reserve). */
+  let pending = records.length > 0
   const write = async (next: AuthFile): Promise<void> => {
     await writeAuthFileAtomic(path, next, log, basis)
     current = next
     basis = next
+    // The directory fsync above made this content durable, so every record is redundant.
     if (pending) await journal.clear().catch(() => undefined)
     pending = false
     changed = false
   }
-  if (changed) {
-    // Tokens an earlier run kept but could not write: write them now, or keep them waiting.
-    await write(current).catch((err: unknown) => log?.warn({ file: path, reason: (err as Error).message }, 'kept tokens could not be written to the auth file yet'))
-  } else if (pending) {
-    await journal.clear().catch(() => undefined)
-    pending = false
-  }
+  // Tokens an earlier run kept but could not write: write them now, or keep them waiting.
+  if (changed) await write(current).catch((err: unknown) => log?.warn({ file: path, reason: (err as Error).message }, 'kept tokens could not be written to the auth file yet'))
   return {
     get current() {
       return current
     },
-    reserve: () => journal.reserve(),
+    async reserve() {
+      // Records auth.json already holds are blanked only when their room is needed, after a
+      // directory fsync makes the renames that applied them durable: one fsync per few dozen
+      // refreshes instead of one per refresh.
+      await journal.reserve(pending && !changed ? () => syncDirectory(path) : undefined)
+    },
     async keep(providerId, entry) {
       const replaces = asOAuthEntry(current[providerId])?.refresh
       const next: AuthFile = { ...current, [providerId]: entry }
       inheritRaw(next, current)
       let journaled = true
       await journal.append({ provider: providerId, entry: entry as unknown as Record<string, unknown>, ...(replaces !== undefined ? { replaces } : {}) }).catch(() => (journaled = false))
-      pending ||= journaled
       try {
-        await write(next)
+        if (journaled) {
+          // The fsynced record is the durable copy: the file's rename need not be fsynced too.
+          await writeAuthFileAtomic(path, next, log, basis, { syncDir: false })
+          current = next
+          basis = next
+          pending = true
+        } else await write(next)
         return true
       } catch (err) {
         if (!journaled) throw err
         current = next
+        changed = true
+        pending = true
         log?.warn({ file: path, provider: providerId, reason: (err as Error).message }, 'new tokens are kept in the journal until the auth file can be written')
         return false
       }

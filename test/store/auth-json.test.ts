@@ -19,6 +19,8 @@ import {
 import { withAuthLock } from '../../src/store/auth-lock.js'
 import { recoverAuthFile } from '../../src/store/auth-recovery.js'
 import { tempDir } from '../support/deps.js'
+import { killableChildEnv } from '../support/plain-env.js'
+import { killTestDir } from '../support/tmpfs.js'
 
 // The 500-kill loop takes ~150 s alone and over 200 s beside another file on two busy cores:
 // this file gets 15 min instead of .taprc's 5 (a hang still fails, just later).
@@ -282,7 +284,7 @@ t.test('file size limit (RLIMIT_FSIZE, as on a full disk): the original is byte-
 t.test('SIGKILL at random moments during writes: the file always parses and is one whole version', async (t) => {
   const KILLS = 500
   const LANES = 2 // independent directories, killed in parallel to keep the run short
-  const dir = tempDir(t)
+  const dir = killTestDir(t, () => tempDir(t))
   // Large versions (~300 KB) so a non-atomic write would be caught half-done.
   const versions: AuthFile[] = [0, 1, 2].map((n) => ({
     anthropic: ANTHROPIC,
@@ -301,7 +303,7 @@ t.test('SIGKILL at random moments during writes: the file always parses and is o
     const path = join(laneDir, 'auth.json')
     await writeAuthFileAtomic(path, versions[2] ?? {})
     for (let i = 0; i < KILLS / LANES; i++) {
-      const child = spawn(process.execPath, [LOOP_CHILD, path, versionsFile], { stdio: ['ignore', 'pipe', 'pipe'] })
+      const child = spawn(process.execPath, [LOOP_CHILD, path, versionsFile], { stdio: ['ignore', 'pipe', 'pipe'], env: killableChildEnv() })
       await waitForLine(child, 'ready')
       await sleep(Math.random() * 50)
       await killHard(child)

@@ -1,12 +1,17 @@
 // Issue 9 kill campaign: at least 300 SIGKILLs across concurrent `latchkey token` processes that
-// each refresh (a strict rotating server revokes the grant on reuse), with the window between
-// "answer kept in the journal" and "auth.json written" widened by a test hook. After each round:
-// the file parses, the other tool's entry is byte-identical, and the refresh token the provider
-// accepts now is in auth.json or in the journal the next run applies. A token lost to a kill
-// while its request was in flight (sent, no answer yet) is counted, the only loss allowed.
+// each refresh (a strict rotating server revokes the grant on reuse). Rounds alternate between
+// kills at random moments and kills aimed just after an answer reached the journal, inside the
+// window a test hook widens between "answer kept" and "auth.json written". After each round: the
+// file parses, the other tool's entry is byte-identical, and the refresh token the provider accepts
+// now is in auth.json or in the journal the next run applies.
+//
+// A token seen kept (in the journal or auth.json) and later gone is a failure. A token never seen
+// kept was lost to a kill before its answer reached the journal: while the request was in flight
+// (killed before the server finished sending), or in the instant between the process receiving
+// the answer and its fsync. Both are counted and reported; neither can be closed by any writer.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
@@ -14,19 +19,37 @@ import { deleteConnection } from '../../src/db/connections.js'
 import { journalPath } from '../../src/store/auth-journal.js'
 import { BIN } from '../support/child-daemon.js'
 import { tempDir, testConfig, testDeps } from '../support/deps.js'
+import { killableChildEnv } from '../support/plain-env.js'
 import { startRotatingServer } from '../support/rotating-server.js'
+import { killTestDir } from '../support/tmpfs.js'
 
-t.setTimeout(900_000)
+t.setTimeout(600_000)
 
 const KILLS = 300
 const PER_ROUND = 3
-/** Time for a process to read an answer the server finished sending and append it to the journal. */
-const DELIVERY_GRACE_MS = 50
+const RT = /rt-[A-Za-z0-9_-]+/g
 
-t.test(`${KILLS} SIGKILLs across concurrent latchkey token processes: no completed answer is lost`, async (t) => {
+/** The first bytes of a file (the journal's records, under 17 KiB, sit at its start; the rest is padding). */
+function head(path: string, bytes = 32 * 1024): string {
+  let fd: number
+  try {
+    fd = openSync(path, 'r')
+  } catch {
+    return ''
+  }
+  try {
+    const buf = Buffer.alloc(bytes)
+    return buf.subarray(0, readSync(fd, buf, 0, bytes, 0)).toString('utf8')
+  } finally {
+    closeSync(fd)
+  }
+}
+
+t.test(`${KILLS} SIGKILLs across concurrent latchkey token processes: no kept answer is lost`, async (t) => {
   const as = await startRotatingServer(t)
-  const dir = tempDir(t)
+  const dir = killTestDir(t, () => tempDir(t))
   const authFile = join(dir, 'auth.json')
+  const journal = journalPath(authFile)
   const raw = {
     dataDir: join(dir, 'data'),
     authFile,
@@ -39,38 +62,81 @@ t.test(`${KILLS} SIGKILLs across concurrent latchkey token processes: no complet
   const seed = () => {
     const g = as.newGrant()
     writeFileSync(authFile, `{\n  "other": ${FOREIGN},\n  "acme": ${JSON.stringify({ type: 'oauth', access: g.access, refresh: g.refresh, expires: Date.now() + 3_600_000 })}\n}\n`, { mode: 0o600 })
-    if (existsSync(journalPath(authFile))) writeFileSync(journalPath(authFile), '')
+    if (existsSync(journal)) writeFileSync(journal, '')
     deleteConnection(deps.db, 'acme')
+    seenKept.add(g.refresh)
   }
+  // Every refresh token ever seen on disk.
+  const seenKept = new Set<string>()
   seed()
 
-  const env = { ...process.env, LATCHKEY_CONFIG: configPath, HOME: dir, LATCHKEY_TEST_PAUSE_AFTER_JOURNAL_MS: '30' }
+  let newlyKept: (() => void) | undefined
+  let newlyIssued: (() => void) | undefined
+  let issuedCount = as.issued.length
+  const watch = setInterval(() => {
+    if (as.issued.length !== issuedCount) {
+      issuedCount = as.issued.length
+      newlyIssued?.()
+    }
+    for (const m of `${head(journal)}\n${head(authFile)}`.matchAll(RT)) {
+      if (seenKept.has(m[0])) continue
+      seenKept.add(m[0])
+      newlyKept?.()
+    }
+  }, 1)
+  t.teardown(() => clearInterval(watch))
+
+  const env = killableChildEnv({ LATCHKEY_CONFIG: configPath, HOME: dir, LATCHKEY_TEST_PAUSE_AFTER_JOURNAL_MS: '30' })
   const problems: string[] = []
   const kills: number[] = []
+  const aimedKills = { issued: 0, kept: 0 }
   let lostInFlight = 0
+  let lostBeforeKept = 0
   let completedWithoutKill = 0
   const children = new Set<ChildProcess>()
   t.teardown(() => {
     for (const c of children) c.kill('SIGKILL')
   })
+  const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null
+  const kill = (c: ChildProcess) => {
+    if (!alive(c)) return false
+    kills.push(Date.now())
+    c.kill('SIGKILL')
+    return true
+  }
 
-  while (kills.length < KILLS) {
-    const round = Array.from({ length: PER_ROUND }, () => {
+  for (let round = 0; kills.length < KILLS; round++) {
+    const procs = Array.from({ length: PER_ROUND }, () => {
       const child = spawn(process.execPath, [BIN, 'token', 'acme', '--min-validity', '86400'], { env, stdio: 'ignore' })
       children.add(child)
       const exited = once(child, 'exit').then(() => children.delete(child))
       return { child, exited }
     })
-    await Promise.all(
-      round.map(async ({ child, exited }) => {
-        await sleep(300 + Math.random() * 2500) // node's start-up on a busy machine takes most of a second
-        if (child.exitCode === null && child.signalCode === null) {
-          kills.push(Date.now())
-          child.kill('SIGKILL')
-        } else completedWithoutKill++
-        await exited
-      }),
-    )
+    const allExited = Promise.all(procs.map((p) => p.exited))
+    const kind = round % 5 === 4 ? 'random' : round % 2 === 0 ? 'issued' : 'kept'
+    if (kind === 'random') {
+      // Random moments: start-up, waiting for the lock, the request, the writes.
+      await Promise.all(
+        procs.map(async ({ child, exited }) => {
+          await Promise.race([sleep(Math.random() * 1500), exited])
+          if (!kill(child)) completedWithoutKill++
+        }),
+      )
+    } else {
+      // Aimed, every process still running dies: within 50 ms of the provider issuing a token
+      // (the answer in flight, being read, being fsynced), or within 40 ms of an answer showing up
+      // in the journal (its writer pausing, writing auth.json, clearing the journal).
+      const event = new Promise<void>((resolve) => (kind === 'issued' ? (newlyIssued = resolve) : (newlyKept = resolve)))
+      const outcome = await Promise.race([event.then(() => 'event' as const), allExited.then(() => 'exited' as const), sleep(10_000).then(() => 'late' as const)])
+      newlyIssued = newlyKept = undefined
+      if (outcome === 'event') await sleep(Math.random() * (kind === 'issued' ? 50 : 40))
+      for (const { child } of procs) {
+        if (kill(child)) aimedKills[kind] += outcome === 'event' ? 1 : 0
+        else completedWithoutKill++
+      }
+    }
+    await allExited
+
     const text = readFileSync(authFile, 'utf8')
     try {
       JSON.parse(text)
@@ -79,24 +145,30 @@ t.test(`${KILLS} SIGKILLs across concurrent latchkey token processes: no complet
       break
     }
     if (!text.includes(FOREIGN)) problems.push(`after ${kills.length} kills: the other entry changed`)
+    const stored = `${text}\n${head(journal)}`
     const live = as.live()
-    const journal = existsSync(journalPath(authFile)) ? readFileSync(journalPath(authFile), 'utf8') : ''
-    if (live !== undefined && (text.includes(live) || journal.includes(live))) continue
+    if (live !== undefined && stored.includes(live)) continue
     // The live token is nowhere, or a reuse revoked the grant: which answer went missing?
-    const stored = new Set([...text.matchAll(/rt-[A-Za-z0-9_-]+/g), ...journal.matchAll(/rt-[A-Za-z0-9_-]+/g)].map((m) => m[0]))
-    const missing = as.issued.filter((i) => !stored.has(i.refresh)).at(-1)
-    const inFlight = missing && kills.some((k) => k >= missing.receivedAt && (missing.sentAt === undefined || k <= missing.sentAt + DELIVERY_GRACE_MS))
-    if (inFlight) lostInFlight++
-    else problems.push(`after ${kills.length} kills: a refresh token whose answer was complete is lost (live ${live ? 'yes' : 'revoked'})`)
+    const onDisk = new Set([...stored.matchAll(RT)].map((m) => m[0]))
+    const missing = as.issued.filter((i) => !onDisk.has(i.refresh)).at(-1)
+    if (!missing) problems.push(`after ${kills.length} kills: the grant died with every issued token on disk (live ${live ? 'yes' : 'revoked'})`)
+    else if (seenKept.has(missing.refresh)) problems.push(`after ${kills.length} kills: a refresh token that was kept on disk is lost`)
+    else if (missing.sentAt === undefined || kills.some((k) => k >= missing.receivedAt && k <= Number(missing.sentAt))) lostInFlight++
+    else lostBeforeKept++
     seed()
   }
   // The next run applies whatever the last one kept.
   const last = spawn(process.execPath, [BIN, 'token', 'acme'], { env, stdio: 'ignore' })
   await once(last, 'exit')
 
-  t.comment(`${kills.length} kills, ${completedWithoutKill} processes finished before their kill, ${as.issued.length} refresh tokens issued, ${lostInFlight} lost to kills while the request was in flight`)
+  t.comment(
+    `${kills.length} kills (${aimedKills.issued} aimed just after a token was issued, ${aimedKills.kept} just after an answer was kept), ${completedWithoutKill} processes finished first, ` +
+      `${as.issued.length} refresh tokens issued; lost before reaching the journal: ${lostInFlight} in flight, ${lostBeforeKept} between receipt and fsync`,
+  )
   t.ok(kills.length >= KILLS, `${kills.length} SIGKILLs`)
-  t.same(problems, [], 'the file always parsed, the other entry never changed, no completed answer was lost')
-  t.ok(as.issued.length > PER_ROUND, 'refreshes really happened between the kills')
-  t.ok(as.reuses.length <= lostInFlight, `every reuse the provider saw (${as.reuses.length}) follows an in-flight loss`)
+  t.same(problems, [], 'the file always parsed, the other entry never changed, no kept answer was lost')
+  t.ok(aimedKills.issued >= KILLS / 5, `${aimedKills.issued} kills landed just after the provider issued a token`)
+  t.ok(aimedKills.kept >= KILLS / 5, `${aimedKills.kept} kills landed after an answer was kept, before its process finished`)
+  t.ok(as.issued.length > KILLS / 5, `refreshes really happened between the kills (${as.issued.length})`)
+  t.ok(as.reuses.length <= lostInFlight + lostBeforeKept, `every reuse the provider saw (${as.reuses.length}) follows a loss before the journal`)
 })

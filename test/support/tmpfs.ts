@@ -37,3 +37,16 @@ export function mountTmpfs(t: Teardown, bytes: number): Tmpfs | string {
     readOnly: (on) => void execFileSync('mount', ['-o', `remount,${on ? 'ro' : 'rw'}`, dir], { stdio: 'pipe' }),
   }
 }
+
+/**
+ * A directory for a kill test: on a tmpfs the test mounts when it can, else a temp directory.
+ * A SIGKILL (not a power cut) is what such tests inflict, and the page cache survives it, so a
+ * tmpfs shows exactly the states a disk would, without the fsync latency of a shared disk that
+ * made hundreds of kills take minutes.
+ */
+export function killTestDir(t: Teardown & { comment(msg: string): void }, fallback: () => string): string {
+  const fs = mountTmpfs(t, 2 * 1024 ** 3)
+  if (typeof fs !== 'string') return fs.dir
+  t.comment(`${fs}; using a directory on disk`)
+  return fallback()
+}
