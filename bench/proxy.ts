@@ -2,9 +2,11 @@
 // to the loopback upstream, in the same run; and a streamed 10 MB response through the proxy vs
 // direct. The latchkey side is the real buildServer() (network guard, agent-token lookup, scope
 // check, auth.json read for a fresh token, one audit row per request, logging at info into a
-// discarding stream). The upstream is a bare node:http server. Client: one worker thread with
+// discarding stream). The upstream is a bare node:http server in its own process. Client: one worker thread with
 // keep-alive sockets; latency at concurrency 1, throughput at 16.
-import { createServer, get } from 'node:http'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { get } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import { addAgent } from '../src/broker/agents.js'
@@ -22,6 +24,29 @@ const BIG_BYTES = 10 * 1024 * 1024
 const BIG_RUNS = 5
 const API_TOKEN = 'bench-api-token-0123456789abcdef-0123456789'
 const ITEM = JSON.stringify({ id: 'item-1', values: Array.from({ length: 10 }, (_, i) => i) })
+
+/** A bare node:http upstream: /api/item answers a small JSON, anything else streams BIG bytes. Prints its port. */
+const UPSTREAM_SOURCE = `
+const [item, big] = process.argv.slice(1)
+const chunk = Buffer.alloc(64 * 1024, 0x61)
+const server = require('node:http').createServer((req, res) => {
+  if (req.url === '/api/item') {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(item) })
+    return res.end(item)
+  }
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': Number(big) })
+  let sent = 0
+  const more = () => {
+    while (sent < Number(big)) {
+      sent += chunk.length
+      if (!res.write(chunk)) return void res.once('drain', more)
+    }
+    res.end()
+  }
+  more()
+})
+server.listen(0, '127.0.0.1', () => console.log(server.address().port))
+`
 
 function portOf(server: { address(): AddressInfo | string | null }): number {
   return (server.address() as AddressInfo).port
@@ -43,28 +68,12 @@ function download(port: number, path: string, authorization?: string): Promise<n
 export async function proxyBench(): Promise<void> {
   const cleanup = new Cleanup()
   try {
-    const chunk = Buffer.alloc(64 * 1024, 0x61)
-    const upstream = createServer((req, res) => {
-      if (req.url === '/api/item') {
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(ITEM) })
-        res.end(ITEM)
-        return
-      }
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BIG_BYTES })
-      let sent = 0
-      const more = () => {
-        while (sent < BIG_BYTES) {
-          sent += chunk.length
-          if (!res.write(chunk)) return void res.once('drain', more)
-        }
-        res.end()
-      }
-      more()
-    })
-    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
-    cleanup.teardown(() => new Promise<void>((resolve) => upstream.close(() => resolve())))
-    upstream.unref()
-    const upstreamPort = portOf(upstream)
+    // The upstream runs in its own process, as a provider does on its own machine: in this
+    // process it would take the proxy's CPU and halve the proxied figure by itself.
+    const upstream = spawn(process.execPath, ['-e', UPSTREAM_SOURCE, ITEM, String(BIG_BYTES)], { stdio: ['ignore', 'pipe', 'inherit'] })
+    cleanup.teardown(() => void upstream.kill())
+    const [line] = (await once(upstream.stdout, 'data')) as [Buffer]
+    const upstreamPort = Number(String(line).trim())
 
     const config = testConfig(cleanup, {
       publicUrl: 'http://127.0.0.1:8400',

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Db } from '../db/open.js'
+import { prepared } from '../db/statements.js'
 import { formatScope, parseScope, type Scope } from './scopes.js'
 
 /** Agent names: short, shell- and chat-safe. "api-token" is what the audit calls the API token. */
@@ -76,10 +77,10 @@ export function removeAgent(db: Db, name: string): boolean {
 /** The agent holding `token`, or undefined; notes the use (at most once a minute per agent). */
 export function findAgentByToken(db: Db, token: string, now: number): Agent | undefined {
   if (!token.startsWith(AGENT_TOKEN_PREFIX)) return undefined
-  const row = db.prepare('SELECT name, scopes, created_at, last_used_at FROM agents WHERE token_hash = ?').get(hashToken(token)) as AgentRow | undefined
+  const row = prepared(db, 'SELECT name, scopes, created_at, last_used_at FROM agents WHERE token_hash = ?').get(hashToken(token)) as AgentRow | undefined
   if (!row) return undefined
   if (row.last_used_at === null || now - row.last_used_at >= LAST_USED_GRANULARITY_MS) {
-    db.prepare('UPDATE agents SET last_used_at = ? WHERE name = ?').run(now, row.name)
+    prepared(db, 'UPDATE agents SET last_used_at = ? WHERE name = ?').run(now, row.name)
     row.last_used_at = now
   }
   return toAgent(row)

@@ -1,4 +1,5 @@
 import type { Db } from '../db/open.js'
+import { prepared } from '../db/statements.js'
 
 /** Audit rows older than this are deleted. */
 export const AUDIT_RETENTION_MS = 30 * 24 * 60 * 60 * 1000
@@ -56,7 +57,7 @@ export function flushAudit(db: Db): void {
   const queue = queued.get(db)
   if (!queue) return
   queued.delete(db)
-  const insert = db.prepare(INSERT)
+  const insert = prepared(db, INSERT)
   db.transaction(() => {
     for (const r of queue.rows) insert.run(r)
   })()

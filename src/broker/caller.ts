@@ -1,6 +1,6 @@
 import type { Db } from '../db/open.js'
-import { hasBearer } from '../http/api-auth.js'
-import { API_TOKEN_AGENT, findAgentByToken } from './agents.js'
+import { isApiToken } from '../http/api-auth.js'
+import { AGENT_TOKEN_PREFIX, API_TOKEN_AGENT, findAgentByToken } from './agents.js'
 import type { Grants } from './scopes.js'
 
 /** Who is calling the broker: the API token's holder (every right) or a named agent. */
@@ -17,9 +17,11 @@ export interface Caller {
  * time), else an agent token looked up by its hash; undefined for anything else.
  */
 export function authenticate(db: Db, apiToken: string, header: string | undefined, now: number): Caller | undefined {
-  if (hasBearer(header, apiToken)) return { name: API_TOKEN_AGENT, grants: 'all', isAgent: false }
-  const m = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header ?? '')
-  if (!m?.[1]) return undefined
-  const agent = findAgentByToken(db, m[1], now)
-  return agent && { name: agent.name, grants: agent.scopes, isAgent: true }
+  const m = /^Bearer ([\x21-\x7e]+)$/.exec(header ?? '')
+  const presented = m?.[1]
+  if (presented === undefined) return undefined
+  // An agent token (by its prefix) is looked up first: one hash per proxied request, not three.
+  const agent = presented.startsWith(AGENT_TOKEN_PREFIX) && presented.length <= 512 ? findAgentByToken(db, presented, now) : undefined
+  if (agent) return { name: agent.name, grants: agent.scopes, isAgent: true }
+  return isApiToken(presented, apiToken) ? { name: API_TOKEN_AGENT, grants: 'all', isAgent: false } : undefined
 }
