@@ -70,18 +70,24 @@ async function exchange(deps: Deps, pending: PendingCode, worker: string): Promi
     deps.log.warn({ provider: flow.provider, flowId: flow.id, status: outcome.status, error: outcome.error }, 'code exchange refused')
     return { status: 'failed', error: outcome.error }
   }
-  if (outcome.kind === 'bad_response') {
+  if (outcome.kind === 'bad_response' && outcome.refreshToken === undefined) {
     deps.log.warn({ provider: flow.provider, flowId: flow.id, status: outcome.status, reason: outcome.reason }, 'bad token response')
     return { status: 'failed', error: 'bad_response' }
   }
+  // No usable access token, but a refresh token (issue 9 item 1): the code is spent, so that
+  // token is the only way in. It is kept as an expired entry, and the first use refreshes.
+  const entry =
+    outcome.kind === 'tokens' ? outcome.entry : { type: 'oauth' as const, access: '', refresh: outcome.refreshToken as string, expires: deps.clock.now() }
+  if (outcome.kind === 'bad_response')
+    deps.log.warn({ provider: flow.provider, flowId: flow.id, status: outcome.status, reason: outcome.reason }, 'token response without a usable access token: its refresh token is kept, the first use refreshes')
   try {
-    await saveOAuthEntry(deps.config.authFile, flow.provider, outcome.entry, deps.log)
+    await saveOAuthEntry(deps.config.authFile, flow.provider, entry, deps.log)
   } catch (err) {
     deps.log.error({ provider: flow.provider, flowId: flow.id, reason: (err as Error).message }, 'could not write the auth file')
     return { status: 'failed', error: 'auth_file_unwritable' }
   }
   deps.log.info({ provider: flow.provider, flowId: flow.id }, 'connected')
-  return { status: 'connected', grantedScopes: outcome.grantedScopes }
+  return { status: 'connected', grantedScopes: outcome.kind === 'tokens' ? outcome.grantedScopes : null }
 }
 
 /**

@@ -77,6 +77,19 @@ t.test('a code exchange answered with expires_in 0 connects', async (t) => {
   t.equal(w.stored().refresh, w.as.live())
 })
 
+t.test('a code exchange answered without an access token: its refresh token is kept, and the first use refreshes', async (t) => {
+  const w = await world(t)
+  const flow = startFlow(w.deps, { provider: 'acme', chatId: 42, messageId: 7 })
+  acceptCallback(w.deps, { kind: 'code', state: flow.state, code: w.as.issueCode() }, `${stateCookieName(flow.state, false)}=${flow.state}`, false)
+  w.as.queue({ kind: 'no_access_token' })
+  t.equal((await resolvePending(w.deps)).connected, 1, 'the spent code still gave a connection')
+  t.equal(w.stored().refresh, w.as.live(), 'its refresh token is stored')
+  t.notMatch(w.deps.logs.text(), w.as.live() ?? 'never', 'and not logged')
+  const access = await w.source.getAccessToken('acme')
+  t.equal(access, w.as.issued.at(-1)?.access, 'the first use refreshes and hands out a real access token')
+  t.same(w.as.reuses, [], 'no reuse')
+})
+
 t.test('an answer with no access token: refused, but its new refresh token is kept and used next', async (t) => {
   const w = await world(t)
   w.as.queue({ kind: 'no_access_token' })
