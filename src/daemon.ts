@@ -18,6 +18,8 @@ import { listenWithRetry } from './http/listen.js'
 import { readCertificateFiles } from './tls/certificate.js'
 import { watchCertificate } from './tls/reloader.js'
 
+/** How long close waits for open HTTP connections before cutting them (pm2 kills after 10 s anyway). */
+const CLOSE_GRACE_MS = 3_000
 /** resolve-pending's own Bree interval: a slow sweep (expiry, purge) when nothing is active. */
 const IDLE_RESOLVE_INTERVAL_MS = 10 * 60 * 1000
 
@@ -146,7 +148,12 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
         clearInterval(watch)
         stopWatching()
         await bot?.stop()
+        // A connection on which no request came yet (fetch and browsers open spare ones) is not
+        // idle to Node, so it would hold close until headersTimeout (60 s + a 30 s check): cut
+        // whatever is left after a grace.
+        const cut = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS)
         await app.close()
+        clearTimeout(cut)
         await resolveOnEvent.stop()
         await scheduler.stop()
         broker.flushAudit()

@@ -1,11 +1,15 @@
 // Daemon start-up: the generated API token (once, 0600, reused, and what the routes demand), and
 // an auth.json that another tool left readable by others is narrowed at once, with a warning.
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { once } from 'node:events'
+import { connect } from 'node:net'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { parseConfig } from '../src/config.js'
 import { startDaemon } from '../src/daemon.js'
 import { createLogger } from '../src/log.js'
+import { startTestDaemon } from './support/daemon.js'
 import { freePort, logCapture, tempDir } from './support/deps.js'
 
 t.test('start-up: API token generated once and reused; a 0644 auth.json narrowed to 0600', async (t) => {
@@ -41,4 +45,17 @@ t.test('start-up: API token generated once and reused; a 0644 auth.json narrowed
   t.teardown(() => second.daemon.close())
   t.equal(readFileSync(tokenFile, 'utf8').trim(), token, 'a restart reuses the token')
   t.notMatch(second.logs.text(), /readable by others/, 'no warning once the file is 0600')
+})
+
+t.test('close does not wait for a connection on which no request came (a spare socket fetch or a browser opened)', async (t) => {
+  const d = await startTestDaemon(t)
+  const { port } = d.config.listen
+  const spare = connect(port, '127.0.0.1')
+  await once(spare, 'connect')
+  const gone = once(spare, 'close')
+  // Node counts such a connection busy until headersTimeout (60 s + its 30 s check); close cuts it after a grace.
+  const outcome = await Promise.race([d.daemon.close().then(() => 'closed'), sleep(20_000, 'still waiting')])
+  t.equal(outcome, 'closed')
+  await gone
+  t.ok(spare.destroyed, 'the spare connection was cut')
 })
