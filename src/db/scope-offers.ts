@@ -14,7 +14,7 @@ export function recordScopeOffer(db: Db, o: { provider: string; scopes: readonly
 
 /** Every scope offered for the connection's consent of `consentedAt` (empty when none was). */
 export function offeredScopes(db: Db, provider: string, consentedAt: number): string[] {
-  const rows = db.prepare('SELECT scopes FROM scope_offers WHERE provider = ? AND consented_at = ? ORDER BY offered_at').pluck().all(provider, consentedAt) as string[]
+  const rows = db.prepare('SELECT scopes FROM scope_offers WHERE provider = ? AND consented_at = ? ORDER BY offered_at, rowid').pluck().all(provider, consentedAt) as string[]
   return [...new Set(rows.flatMap((s) => s.split(' ')))]
 }
 

@@ -31,6 +31,7 @@ const text = (value: unknown, isError = false): CallToolResult => ({
 const STEP_UP_TEXT: Record<StepUp['status'], string> = {
   offered: 'The user was offered a re-consent with these scopes in the chat; try again once they approve.',
   already_offered: 'The user was already offered a re-consent with these scopes; try again once they approve.',
+  no_chat: 'latchkey runs without its Telegram bot, so it cannot offer the user a re-consent: tell the user which scopes are missing.',
   already_granted: 'The connection already has every scope asked for: nothing to offer.',
   not_connected: 'The connection is not connected: use connect first.',
   no_scope: 'No scope was given (neither scope nor a WWW-Authenticate header with error="insufficient_scope" and scope).',

@@ -34,12 +34,13 @@ export function insufficientScope(header: string | string[] | undefined): string
 
 /**
  * What came of a step-up: `offered` (the chat got a one-tap re-consent now), `already_offered`
- * (it did before, for this consent and set), `already_granted` (the connection has every scope
- * asked for), `not_connected`, or `no_scope` (the server named none). `scopes`: the whole set
- * the re-consent asks for, the union of requested, granted and required.
+ * (it did before, for this consent and set), `no_chat` (no Telegram bot to offer it in),
+ * `already_granted` (the connection has every scope asked for), `not_connected`, or `no_scope`
+ * (the server named none). `scopes`: the whole set a re-consent asks for, the union of
+ * requested, granted and required.
  */
 export type StepUp =
-  | { status: 'offered' | 'already_offered'; scopes: string[]; missing: string[] }
+  | { status: 'offered' | 'already_offered' | 'no_chat'; scopes: string[]; missing: string[] }
   | { status: 'already_granted' | 'not_connected' | 'no_scope' }
 
 const union = (...lists: readonly (readonly string[])[]): string[] => [...new Set(lists.flat())]
@@ -62,6 +63,8 @@ export function offerStepUp(
   const missing = required.filter((s) => !granted.includes(s))
   if (!missing.length) return { status: 'already_granted' }
   const scopes = union(connection.requestedScopes, granted, required)
+  // Nothing would deliver the offer (outbox rows wait for a bot): say so rather than queue it.
+  if (!deps.config.telegram.token) return { status: 'no_chat', scopes, missing }
   const now = clock.now()
   const name = providerName(deps.config, request.provider)
   const fresh = db.transaction(() => {

@@ -8,8 +8,10 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import t from 'tap'
 import { addAgent } from '../../src/broker/agents.js'
 import { getConnection } from '../../src/db/connections.js'
-import { insufficientScope } from '../../src/oauth/step-up.js'
-import { buttons } from '../support/bot-api-server.js'
+import { upsertConsent } from '../../src/db/connections.js'
+import { insufficientScope, offerStepUp, stepUpScopes } from '../../src/oauth/step-up.js'
+import { testConfig, testDeps } from '../support/deps.js'
+import { TEST_BOT_TOKEN, buttons } from '../support/bot-api-server.js'
 import { chromiumAvailable, launchChromium } from '../support/chromium.js'
 import { CookieBrowser } from '../support/cookie-browser.js'
 import type { Teardown } from '../support/deps.js'
@@ -73,6 +75,28 @@ t.test('insufficientScope reads the Bearer challenge (RFC 6750 §3)', async (t) 
     [undefined, undefined],
   ]
   for (const [header, want] of cases) t.same(insufficientScope(header), want, JSON.stringify(header))
+})
+
+t.test('offerStepUp: once per consent and scope set, a new consent may be offered again, nothing without a bot', async (t) => {
+  const withBot = testDeps(t, { config: testConfig(t, { telegram: { token: TEST_BOT_TOKEN, allowedUserIds: [1] } }) })
+  const offer = (deps: typeof withBot, required: string[]) => offerStepUp(deps, { provider: 'github', required, agent: 'ci' })
+  t.same(offer(withBot, ['repo']), { status: 'not_connected' })
+  upsertConsent(withBot.db, { provider: 'github', now: withBot.clock.now(), requestedScopes: ['read:user'], grantedScopes: ['read:user'] })
+  t.same(offer(withBot, []), { status: 'no_scope' })
+  t.same(offer(withBot, ['read:user']), { status: 'already_granted' })
+  t.same(offer(withBot, ['repo', 'read:user']), { status: 'offered', scopes: ['read:user', 'repo'], missing: ['repo'] })
+  t.same(offer(withBot, ['read:user', 'repo']), { status: 'already_offered', scopes: ['read:user', 'repo'], missing: ['repo'] }, 'the same set in another order')
+  t.same(offer(withBot, ['gist']).status, 'offered', 'another set is offered')
+  t.same(stepUpScopes(withBot.db, 'github'), ['read:user', 'repo', 'gist'], 'the button asks for everything offered since the consent')
+  withBot.clock.advance(1000)
+  upsertConsent(withBot.db, { provider: 'github', now: withBot.clock.now(), requestedScopes: ['read:user'], grantedScopes: ['read:user'] })
+  t.same(offer(withBot, ['repo']).status, 'offered', 'a new consent without the scope: offered again, once')
+  t.equal(withBot.db.prepare("SELECT COUNT(*) FROM outbox WHERE kind = 'scope_step_up'").pluck().get(), 3)
+
+  const noBot = testDeps(t)
+  upsertConsent(noBot.db, { provider: 'github', now: noBot.clock.now(), requestedScopes: ['read:user'], grantedScopes: ['read:user'] })
+  t.same(offer(noBot, ['repo']), { status: 'no_chat', scopes: ['read:user', 'repo'], missing: ['repo'] })
+  t.equal(noBot.db.prepare('SELECT COUNT(*) FROM outbox').pluck().get(), 0, 'nothing queued that no bot would deliver')
 })
 
 const stepUpNotices = (w: BotWorld) => w.daemon.deps.db.prepare("SELECT text FROM outbox WHERE kind = 'scope_step_up' ORDER BY id").pluck().all() as string[]
