@@ -6,7 +6,7 @@
 // keep-alive sockets; latency at concurrency 1, throughput at 16.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { get } from 'node:http'
+import { Agent, createServer, get, request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import { addAgent } from '../src/broker/agents.js'
@@ -99,15 +99,31 @@ export async function proxyBench(): Promise<void> {
     const proxied = (concurrency: number, maxMs: number) =>
       client.run({ port: proxyPort, requests: [{ path: '/proxy/bench/item', authorization }], cycle: true, concurrency, maxMs, maxRequests: 1_000_000 })
 
+    // The floor for any proxy: a bare node:http pass-through (no auth, no audit, no token) in
+    // this process, over the same kept-alive sockets to the same upstream.
+    const passAgent = new Agent({ keepAlive: true, maxSockets: 64 })
+    const passThrough = createServer((req, res) => {
+      const up = request({ host: '127.0.0.1', port: upstreamPort, path: `/api${(req.url ?? '').slice('/pass'.length)}`, method: req.method, agent: passAgent }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers)
+        answer.pipe(res)
+      })
+      up.on('error', () => res.destroy())
+      req.pipe(up)
+    })
+    await new Promise<void>((resolve) => passThrough.listen(0, '127.0.0.1', resolve))
+    cleanup.teardown(() => new Promise<void>((resolve) => passThrough.close(() => resolve())))
+    const pass = (concurrency: number, maxMs: number) => client.run({ port: portOf(passThrough), requests: [{ path: '/pass/item' }], cycle: true, concurrency, maxMs, maxRequests: 1_000_000 })
     await direct(16, 1_000)
+    await pass(16, 1_000)
     await proxied(16, 1_000)
     const lat = { direct: [] as LoadResult[], proxied: [] as LoadResult[] }
-    const tput = { direct: [] as LoadResult[], proxied: [] as LoadResult[] }
+    const tput = { direct: [] as LoadResult[], proxied: [] as LoadResult[], pass: [] as LoadResult[] }
     for (let round = 0; round < ROUNDS; round++) {
       lat.direct.push(await direct(1, ROUND_MS))
       lat.proxied.push(await proxied(1, ROUND_MS))
       tput.direct.push(await direct(16, ROUND_MS))
       tput.proxied.push(await proxied(16, ROUND_MS))
+      tput.pass.push(await pass(16, ROUND_MS))
     }
     const bad = [...lat.proxied, ...tput.proxied].reduce((n, r) => n + r.errors + Object.entries(r.statuses).filter(([s]) => s !== '200').reduce((m, [, c]) => m + c, 0), 0)
     const m = (rs: LoadResult[], k: 'p50' | 'p99' | 'rps') => median(rs.map((r) => r[k]))
@@ -117,6 +133,7 @@ export async function proxyBench(): Promise<void> {
         ['', 'p50 ms (c=1)', 'p99 ms (c=1)', 'rps (c=16)', 'rps per round'],
         [
           ['direct GET (baseline)', fixed(m(lat.direct, 'p50'), 3), fixed(m(lat.direct, 'p99'), 3), whole(m(tput.direct, 'rps')), tput.direct.map((r) => whole(r.rps)).join(' / ')],
+          ['bare node:http pass-through (floor)', '', '', whole(m(tput.pass, 'rps')), tput.pass.map((r) => whole(r.rps)).join(' / ')],
           ['GET through /proxy', fixed(m(lat.proxied, 'p50'), 3), fixed(m(lat.proxied, 'p99'), 3), whole(m(tput.proxied, 'rps')), tput.proxied.map((r) => whole(r.rps)).join(' / ')],
         ],
       ),
@@ -127,6 +144,7 @@ export async function proxyBench(): Promise<void> {
     const ratio = m(tput.proxied, 'rps') / m(tput.direct, 'rps')
     console.log(`  added by the proxy: p50 ${fixed(addedP50, 3)} ms, p99 ${fixed(addedP99, 3)} ms`)
     console.log(goal('added p50 latency', `${fixed(addedP50, 3)} ms`, '≤ 1 ms', addedP50 <= 1))
+    console.log(`  a bare pass-through proxy reaches ${fixed(m(tput.pass, 'rps') / m(tput.direct, 'rps'), 2)} of direct; /proxy reaches ${fixed(m(tput.proxied, 'rps') / m(tput.pass, 'rps'), 2)} of that`)
     console.log(goal('proxied rps / direct rps', fixed(ratio, 2), '≥ 0.5', ratio >= 0.5))
 
     const big = { direct: [] as number[], proxied: [] as number[] }
