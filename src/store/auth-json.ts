@@ -25,6 +25,7 @@ export type AuthFile = Record<string, unknown>
 
 export interface AuthStoreLog {
   warn(obj: object, msg: string): void
+  debug?(obj: object, msg: string): void
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -99,7 +100,9 @@ function overlay(file: AuthFile, records: JournalRecord[], log?: AuthStoreLog): 
     if (current && current.refresh === record.entry.refresh && current.access === record.entry.access) return
     if (current && current.refresh !== record.replaces) {
       const newest = !records.slice(i + 1).some((r) => r.provider === record.provider)
-      if (newest) log?.warn({ provider: record.provider }, 'a kept token answer is older than the entry in the auth file; the file wins')
+      // Expected when another writer replaced the entry since (a reconnect, a hand edit): applied
+      // records stay until their room is needed, so this is not worth a warning on every read.
+      if (newest) log?.debug?.({ provider: record.provider }, 'a kept token answer is older than the entry in the auth file; the file wins')
       return
     }
     content[record.provider] = record.entry

@@ -63,3 +63,13 @@ t.test('two answers auth.json never got are applied in order, the newest wins', 
   await w.source.getAccessToken('acme', { minValidityMs: FOREVER })
   t.same(w.as.reuses, [], 'the next refresh presents the live token: no reuse')
 })
+
+t.test('another writer replaces the entry: the file wins, quietly, on every read', async (t) => {
+  const w = await world(t)
+  await w.source.getAccessToken('acme', { minValidityMs: FOREVER })
+  const hand = { type: 'oauth', access: 'by-hand', refresh: 'rt-by-hand', expires: Date.now() + 3_600_000 }
+  writeFileSync(w.authFile, JSON.stringify({ other: { keep: 'me' }, acme: hand }))
+  for (let i = 0; i < 3; i++) t.same((await readAuthFile(w.authFile, w.deps.log)).acme, hand, `read ${i + 1}: the file's entry`)
+  t.equal(w.deps.logs.lines().filter((l) => Number(l.level) >= 40).length, 0, 'no warning for a record the file has moved past')
+  t.match(w.deps.logs.text(), /the file wins/, '(said at debug level)')
+})
