@@ -8,6 +8,7 @@ import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
+import { journalPath } from '../../src/store/auth-journal.js'
 import { BIN, spawnDaemon } from '../support/child-daemon.js'
 import { CookieBrowser } from '../support/cookie-browser.js'
 import { acmeWorld } from '../support/acme-world.js'
@@ -55,6 +56,9 @@ t.test('daemon and token CLI as processes: canaries only in auth.json (and the t
   const used = as.tokenRequests.find((r) => r.grantType === 'refresh_token')?.params.refresh_token
   t.type(used, 'string', 'a spent refresh token to replay')
   const auth = JSON.parse(readFileSync(authFile, 'utf8'))
+  // The journal still holds the answers that replaced it, and would roll the file forward to the
+  // newest token (as after a power cut); a replay needs a store that knows nothing newer.
+  writeFileSync(journalPath(authFile), '')
   writeFileSync(authFile, JSON.stringify({ ...auth, acme: { ...auth.acme, refresh: used, expires: 1 } }), { mode: 0o600 })
   const refused = await token()
   t.equal(refused.code, 6, 'needs reconnecting')
