@@ -193,12 +193,12 @@ export async function writeAuthFileAtomic(path: string, data: AuthFile, log?: Au
     await fs.rm(tmp, { force: true }).catch(() => undefined)
     fail(err)
   })
-  if (opts.syncDir !== false) await syncDirectory(path).catch(fail)
+  if (opts.syncDir !== false) await syncDirectory(dir).catch(fail)
 }
 
-/** fsyncs the directory holding auth.json (its target, when symlinked): makes the last rename in it durable. */
-async function syncDirectory(path: string): Promise<void> {
-  const dirHandle = await fs.open(dirname(await writeTarget(path)), 'r')
+/** fsyncs a directory (auth.json's target's): makes the last rename in it durable. */
+async function syncDirectory(dir: string): Promise<void> {
+  const dirHandle = await fs.open(dir, 'r')
   try {
     await dirHandle.sync()
   } finally {
@@ -228,15 +228,12 @@ async function openSession(path: string, log?: AuthStoreLog): Promise<AuthSessio
   const records = await readJournal(path)
   let { content: current, changed } = overlay(file, records, log)
   let basis = file
-  /** The journal holds records (applied ones stay until a reclaim: see reserve). */
-  let pending = records.length > 0
   const write = async (next: AuthFile): Promise<void> => {
     await writeAuthFileAtomic(path, next, log, basis)
     current = next
     basis = next
     // The directory fsync above made this content durable, so every record is redundant.
-    if (pending) await journal.clear().catch(() => undefined)
-    pending = false
+    await journal.clear().catch(() => undefined)
     changed = false
   }
   // Tokens an earlier run kept but could not write: write them now, or keep them waiting.
@@ -249,7 +246,7 @@ async function openSession(path: string, log?: AuthStoreLog): Promise<AuthSessio
       // Records auth.json already holds are blanked only when their room is needed, after a
       // directory fsync makes the renames that applied them durable: one fsync per few dozen
       // refreshes instead of one per refresh.
-      await journal.reserve(pending && !changed ? () => syncDirectory(path) : undefined)
+      await journal.reserve(changed ? undefined : async () => syncDirectory(dirname(await writeTarget(path))))
     },
     async keep(providerId, entry) {
       const replaces = asOAuthEntry(current[providerId])?.refresh
@@ -263,14 +260,12 @@ async function openSession(path: string, log?: AuthStoreLog): Promise<AuthSessio
           await writeAuthFileAtomic(path, next, log, basis, { syncDir: false })
           current = next
           basis = next
-          pending = true
         } else await write(next)
         return true
       } catch (err) {
         if (!journaled) throw err
         current = next
         changed = true
-        pending = true
         log?.warn({ file: path, provider: providerId, reason: (err as Error).message }, 'new tokens are kept in the journal until the auth file can be written')
         return false
       }
