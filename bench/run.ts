@@ -1,6 +1,7 @@
 // `npm run bench` (= `npm run build && tsx bench/run.ts`): runs each benchmark in turn and prints
 // its figures. Nothing is asserted; every benchmark is bounded in requests and time, talks to
 // 127.0.0.1 only, and removes its temp directories and child processes when it ends.
+// `npm run bench -- <name> …` runs only the named ones (names as the files in bench/).
 import { existsSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { BIN } from '../test/support/child-daemon.js'
@@ -18,20 +19,20 @@ import { tokenRead } from './token-read.js'
 import { tokenRefreshHerd } from './token-refresh-herd.js'
 import { refreshDurability } from './refresh-durability.js'
 
-const BENCHMARKS: { title: string; run: () => Promise<void> }[] = [
-  { title: 'Callback throughput: GET /oauth/callback vs a bare Fastify route', run: callbackThroughput },
-  { title: 'Callback to connected, loopback authorization server (oidc-provider)', run: callbackToConnected },
-  { title: 'Callback to the ✅ edit at the Bot API server (bot long-polling a loopback Bot API)', run: botReport },
-  { title: 'Idle daemon resident memory', run: idleMemory },
-  { title: 'getAccessToken on a fresh token, in one process, vs readFile + JSON.parse', run: tokenRead },
-  { title: '1,000 concurrent getAccessToken callers across one refresh (loopback token endpoint)', run: tokenRefreshHerd },
-  { title: 'Refresh round trip with the durable journal vs before it (loopback rotating token server)', run: refreshDurability },
-  { title: '`latchkey token <provider>` wall time as a whole process vs `node -e 0`', run: tokenCli },
-  { title: 'Dexcom ingest: 90-day backfill and a one-hour incremental sync (simulator on loopback) vs raw SQLite inserts', run: dexcomIngest },
-  { title: 'Oura ingest: 90-day backfill of all five data types (simulator on loopback) vs the same GETs + raw SQLite inserts', run: ouraBackfill },
-  { title: 'Glucose chart rendering (24 h, SVG rasterised by resvg at 2×) vs building the SVG and resvg on an empty SVG', run: dexcomChart },
-  { title: 'connect <url> to the link: discovery + dynamic registration (MCP SDK server, oidc-provider on loopback), cold and cached, vs a configured provider', run: connectUrl },
-  { title: 'Broker: GET through /proxy/<connection>/… vs straight to the loopback upstream; a streamed 10 MB response', run: proxyBench },
+const BENCHMARKS: { name: string; title: string; run: () => Promise<void> }[] = [
+  { name: 'callback-throughput', title: 'Callback throughput: GET /oauth/callback vs a bare Fastify route', run: callbackThroughput },
+  { name: 'callback-to-connected', title: 'Callback to connected, loopback authorization server (oidc-provider)', run: callbackToConnected },
+  { name: 'bot-report', title: 'Callback to the ✅ edit at the Bot API server (bot long-polling a loopback Bot API)', run: botReport },
+  { name: 'idle-memory', title: 'Idle daemon resident memory', run: idleMemory },
+  { name: 'token-read', title: 'getAccessToken on a fresh token, in one process, vs readFile + JSON.parse', run: tokenRead },
+  { name: 'token-refresh-herd', title: '1,000 concurrent getAccessToken callers across one refresh (loopback token endpoint)', run: tokenRefreshHerd },
+  { name: 'refresh-durability', title: 'Refresh round trip with the durable journal vs before it (loopback rotating token server)', run: refreshDurability },
+  { name: 'token-cli', title: '`latchkey token <provider>` wall time as a whole process vs `node -e 0`', run: tokenCli },
+  { name: 'dexcom-ingest', title: 'Dexcom ingest: 90-day backfill and a one-hour incremental sync (simulator on loopback) vs raw SQLite inserts', run: dexcomIngest },
+  { name: 'oura-backfill', title: 'Oura ingest: 90-day backfill of all five data types (simulator on loopback) vs the same GETs + raw SQLite inserts', run: ouraBackfill },
+  { name: 'dexcom-chart', title: 'Glucose chart rendering (24 h, SVG rasterised by resvg at 2×) vs building the SVG and resvg on an empty SVG', run: dexcomChart },
+  { name: 'connect-url', title: 'connect <url> to the link: discovery + dynamic registration (MCP SDK server, oidc-provider on loopback), cold and cached, vs a configured provider', run: connectUrl },
+  { name: 'proxy', title: 'Broker: GET through /proxy/<connection>/… vs straight to the loopback upstream; a streamed 10 MB response', run: proxyBench },
 ]
 
 async function main(): Promise<number> {
@@ -42,9 +43,16 @@ async function main(): Promise<number> {
   const cpu = cpus()
   console.log(`latchkey benchmarks — ${new Date().toISOString()}`)
   console.log(`node ${process.version}, ${process.platform}/${process.arch}, ${cpu.length} × ${cpu[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM`)
+  const wanted = process.argv.slice(2)
+  const unknown = wanted.filter((name) => !BENCHMARKS.some((b) => b.name === name))
+  if (unknown.length) {
+    console.error(`unknown benchmark ${unknown.join(', ')}; known: ${BENCHMARKS.map((b) => b.name).join(', ')}`)
+    return 1
+  }
   let failed = 0
   const started = performance.now()
   for (const [i, b] of BENCHMARKS.entries()) {
+    if (wanted.length && !wanted.includes(b.name)) continue
     console.log(`\n${i + 1}. ${b.title}`)
     const t0 = performance.now()
     try {

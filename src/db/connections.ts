@@ -120,7 +120,10 @@ export function recordRefreshFailure(db: Db, provider: string, now: number, erro
   return getConnection(db, provider) as Connection
 }
 
-/** Marks the grant as revoked; returns true the first time only (so the user is told once). */
+/**
+ * Marks the grant as revoked; returns true the first time only (so the user is told once).
+ * Callers then rewrite auth.json: TokenSource caches statuses per version of that file.
+ */
 export function markNeedsReauth(db: Db, provider: string, now: number, error: string): boolean {
   return (
     db

@@ -7,6 +7,7 @@ import {
   recordRefreshFailure,
   recordRefreshSuccess,
   type Connection,
+  type ConnectionStatus,
 } from '../db/connections.js'
 import { enqueueNotice } from '../db/outbox.js'
 import { AppError, isAppError } from '../errors.js'
@@ -14,7 +15,7 @@ import { withStoredCredentials } from '../providers/credentials.js'
 import { getDiscovered } from '../db/discovered.js'
 import { findProvider, getProvider, providerName } from '../providers/lookup.js'
 import type { Provider } from '../providers/schema.js'
-import { asOAuthEntry, readAuthFile, withAuthSession, type OAuthEntry } from '../store/auth-json.js'
+import { asOAuthEntry, readAuthFile, withAuthSession, type AuthFile, type AuthSession, type OAuthEntry } from '../store/auth-json.js'
 import { AuthFileReader } from '../store/auth-read-cache.js'
 import { humanDuration } from '../time-format.js'
 import { backoffMs, inDailyWindow, nextWindowEnd, shouldRefresh } from './refresh-policy.js'
@@ -39,6 +40,14 @@ export class TokenSource {
   /** Providers whose odd expires_in was already reported (once per process is enough). */
   readonly #warnedOddLifetime = new Set<string>()
   readonly #reader: AuthFileReader
+  /**
+   * Connection statuses read for one version of auth.json (`file` is the reader's parsed copy,
+   * replaced whenever the file changes). A status query costs more than the rest of a fresh-token
+   * read (SQLite takes and drops a file lock per read), and the only status that stops a fresh
+   * token, needs_reauth, is set under the auth lock by #reportNeedsReauth, which then rewrites
+   * auth.json: every process's next stat sees a new file and asks SQLite again.
+   */
+  #statuses: { file: AuthFile; byProvider: Map<string, ConnectionStatus | undefined> } | undefined
 
   constructor(deps: TokenDeps) {
     this.#deps = deps
@@ -56,8 +65,10 @@ export class TokenSource {
    */
   async getEntry(providerId: string, minValidityMs: number, rejected?: string): Promise<OAuthEntry> {
     const provider = getProvider(this.#deps.config, providerId)
-    const entry = await this.#readEntry(provider)
-    if (getConnectionStatus(this.#deps.db, provider.providerId) === 'needs_reauth') throw needsReauth(provider)
+    const file = await this.#reader.read()
+    const entry = asOAuthEntry(file[provider.providerId])
+    if (!entry) throw notConnected(provider)
+    if (this.#statusOf(file, provider.providerId) === 'needs_reauth') throw needsReauth(provider)
     if (entry.access !== rejected && !shouldRefresh(entry, this.#deps.clock.now(), minValidityMs).should) return entry
     let shared = this.#inflight.get(provider.providerId)
     if (!shared) {
@@ -70,11 +81,14 @@ export class TokenSource {
     return shared
   }
 
-  async #readEntry(provider: Provider): Promise<OAuthEntry> {
-    const entry = asOAuthEntry((await this.#reader.read())[provider.providerId])
-    if (!entry)
-      throw new AppError('NOT_CONNECTED', `${provider.displayName} is not connected: run "latchkey connect ${provider.providerId}"`)
-    return entry
+  /** The connection's status, asked of SQLite once per version of auth.json (see #statuses). */
+  #statusOf(file: AuthFile, providerId: string): ConnectionStatus | undefined {
+    if (this.#statuses?.file !== file) this.#statuses = { file, byProvider: new Map() }
+    const known = this.#statuses.byProvider
+    if (known.has(providerId)) return known.get(providerId)
+    const status = getConnectionStatus(this.#deps.db, providerId)
+    known.set(providerId, status)
+    return status
   }
 
   #refreshUnderLock(provider: Provider, minValidityMs: number, rejected?: string): Promise<OAuthEntry> {
@@ -83,14 +97,14 @@ export class TokenSource {
     return withAuthSession(config.authFile, async (session) => {
       const now = clock.now()
       let entry = asOAuthEntry(session.current[id])
-      if (!entry) throw new AppError('NOT_CONNECTED', `${provider.displayName} is not connected: run "latchkey connect ${id}"`)
+      if (!entry) throw notConnected(provider)
       const connection = ensureConnection(db, id, now, provider.scopes)
       if (connection.status === 'needs_reauth') throw needsReauth(provider)
       // Someone refreshed while we waited for the lock: use theirs, do not spend the new refresh token.
       if (entry.access !== rejected && !shouldRefresh(entry, now, minValidityMs).should) return entry
       if (entry.refresh === undefined) {
         if (entry.expires !== undefined && entry.expires > now) return entry
-        this.#reportNeedsReauth(provider, now, 'no_refresh_token')
+        await this.#reportNeedsReauth(session, provider, now, 'no_refresh_token')
         throw needsReauth(provider)
       }
       if (connection.nextAttemptAt !== null && now < connection.nextAttemptAt) return this.#failing(provider, connection, entry, now)
@@ -118,7 +132,7 @@ export class TokenSource {
           const current = asOAuthEntry((await readAuthFile(config.authFile, log))[id])
           if (current && current.refresh !== entry.refresh) return current
           if (!provider.transientRefreshWindow || !inDailyWindow(now, provider.transientRefreshWindow)) {
-            this.#reportNeedsReauth(provider, now, 'invalid_grant')
+            await this.#reportNeedsReauth(session, provider, now, 'invalid_grant')
             throw needsReauth(provider)
           }
           // A known nightly glitch, not a revoked grant: try again once the window is over.
@@ -174,17 +188,27 @@ export class TokenSource {
     throw new AppError('PROVIDER_UNREACHABLE', `${name}: the token expired and refreshing it is failing (${connection.lastError ?? 'error'})${next}`)
   }
 
-  #reportNeedsReauth(provider: Provider, now: number, reason: string): void {
+  async #reportNeedsReauth(session: AuthSession, provider: Provider, now: number, reason: string): Promise<void> {
+    const { db, log, config } = this.#deps
     const id = provider.providerId
-    this.#deps.log.warn({ provider: id, reason }, 'grant revoked: needs reconnecting')
-    if (markNeedsReauth(this.#deps.db, id, now, reason))
-      enqueueNotice(this.#deps.db, {
-        kind: 'needs_reauth',
-        provider: id,
-        text: `⚠️ ${providerName(this.#deps.config, id)} needs reconnecting: it no longer accepts latchkey's refresh token. Send "connect ${id}" to reconnect.`,
-        createdAt: now,
-      })
+    log.warn({ provider: id, reason }, 'grant revoked: needs reconnecting')
+    this.#statuses = undefined
+    if (!markNeedsReauth(db, id, now, reason)) return
+    enqueueNotice(db, {
+      kind: 'needs_reauth',
+      provider: id,
+      text: `⚠️ ${providerName(config, id)} needs reconnecting: it no longer accepts latchkey's refresh token. Send "connect ${id}" to reconnect.`,
+      createdAt: now,
+    })
+    // The same content as a new file, so that other processes' cached statuses (keyed by the
+    // file's version) are asked again. Failing only delays their noticing: the token they
+    // hand out meanwhile is one the provider already refuses.
+    await session.write(session.current).catch((err: unknown) => log.warn({ provider: id, reason: (err as Error).message }, 'auth file not rewritten: other processes notice the revoked grant later'))
   }
+}
+
+function notConnected(provider: Provider): AppError {
+  return new AppError('NOT_CONNECTED', `${provider.displayName} is not connected: run "latchkey connect ${provider.providerId}"`)
 }
 
 function needsReauth(provider: Provider): AppError {

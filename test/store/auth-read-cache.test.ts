@@ -1,17 +1,21 @@
 // The parsed-auth.json cache behind getAccessToken: reused only while one stat says the file is
 // the same version (and old enough to trust), re-read after any replace, including one by a
-// writer in another process that replaces the file between two reads.
-import { spawn } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+// writer in another process that replaces the file between two reads; and the connection
+// statuses cached per version of the file, asked again when another process revokes a grant.
+import { fork, spawn } from 'node:child_process'
+import { mkdirSync, utimesSync, writeFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { TokenSource } from '../../src/oauth/refresh.js'
 import { AuthFileReader, canReuse, RACY_MARGIN_MS, type FileVersion } from '../../src/store/auth-read-cache.js'
-import { testConfig, testDeps } from '../support/deps.js'
+import { ensureConnection } from '../../src/db/connections.js'
+import { tempDir, testConfig, testDeps } from '../support/deps.js'
+import { startRotatingServer } from '../support/rotating-server.js'
 
 const CHILD = fileURLToPath(new URL('../support/child-auth-steps.ts', import.meta.url))
+const TOKEN_CHILD = fileURLToPath(new URL('../support/child-token.ts', import.meta.url))
 
 t.test('canReuse: the same version, last changed before the margin', async (t) => {
   const readAt = 1_000_000
@@ -75,4 +79,40 @@ t.test('getAccessToken never hands out a token another process has replaced', as
   }
   t.same(wrong, [], 'each read after a write returned that write’s token')
   child.stdin.end()
+})
+
+t.test('a grant another process finds revoked stops this process handing out its cached token', async (t) => {
+  const dir = tempDir(t)
+  const server = await startRotatingServer(t)
+  const raw = {
+    dataDir: join(dir, 'data'),
+    authFile: join(dir, 'auth.json'),
+    providers: { acme: { displayName: 'Acme', authorizationUrl: `${server.url}/authorize`, tokenUrl: server.tokenUrl, clientId: 'c', clientSecret: 's', scopes: ['x'] } },
+  }
+  const configFile = join(dir, 'config.json')
+  writeFileSync(configFile, JSON.stringify(raw))
+  const deps = testDeps(t, { config: testConfig(t, raw), now: Date.now() })
+  ensureConnection(deps.db, 'acme', Date.now(), ['x'])
+  // Valid for 30 s: fresh for this process (asking for 1 s), due for the child (asking for 60 s),
+  // whose refresh the server refuses with invalid_grant (it never issued this refresh token).
+  const access = 'access-still-unexpired'
+  writeFileSync(raw.authFile, JSON.stringify({ acme: { type: 'oauth', access, refresh: 'never-issued', expires: Date.now() + 30_000 } }))
+  const settled = new Date(Date.now() - 10 * RACY_MARGIN_MS)
+  utimesSync(raw.authFile, settled, settled) // old enough for the cache to trust an unchanged stat
+  const source = new TokenSource(deps)
+  t.equal(await source.getAccessToken('acme', { minValidityMs: 1_000 }), access)
+  t.equal(await source.getAccessToken('acme', { minValidityMs: 1_000 }), access, 'served from the cache')
+
+  const child = fork(TOKEN_CHILD, [configFile, 'acme', '1'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
+  let out = ''
+  child.stdout?.on('data', (c: Buffer) => (out += c))
+  await new Promise<void>((resolve) => child.once('message', () => resolve()))
+  child.send('go')
+  await new Promise((resolve) => child.once('exit', resolve))
+  const result = JSON.parse(out) as { tokens: string[]; errors: string[] }
+  t.match(result.errors, [/Acme needs reconnecting/], 'the child found the grant revoked')
+  t.equal(server.requests.at(-1)?.outcome, 'revoked')
+
+  await t.rejects(source.getAccessToken('acme', { minValidityMs: 1_000 }), { code: 'NEEDS_REAUTH' }, 'this process stops at once, without a refresh of its own')
+  t.equal(server.requests.length, 1, 'one refresh request in all')
 })
