@@ -18,7 +18,8 @@ function once(agent: Agent, port: number, path: string, cookie: string | undefin
   })
 }
 
-async function run(spec: LoadSpec): Promise<LoadResult> {
+/** One measurement: `spec.concurrency` requests in flight until the list or the time runs out. */
+export async function run(spec: LoadSpec): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: spec.concurrency })
   const total = spec.cycle ? spec.maxRequests : Math.min(spec.maxRequests, spec.requests.length)
   const latencies = new Float64Array(total)
