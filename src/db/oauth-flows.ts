@@ -1,4 +1,5 @@
 import type { Db } from './open.js'
+import { prepared } from './statements.js'
 
 export type FlowStatus = 'waiting' | 'exchanging' | 'connected' | 'denied' | 'failed' | 'expired'
 export type ExchangeMode = 'daemon' | 'client'
@@ -88,7 +89,8 @@ export type NewFlow = Pick<
 >
 
 export function insertFlow(db: Db, f: NewFlow): void {
-  db.prepare(
+  prepared(
+    db,
     `INSERT INTO oauth_flows (id, state, provider, exchange, redirect_uri, authorization_url, token_url, issuer,
        code_verifier, requested_scopes, chat_id, message_id, created_at, expires_at)
      VALUES (@id, @state, @provider, @exchange, @redirectUri, @authorizationUrl, @tokenUrl, @issuer,
@@ -97,12 +99,12 @@ export function insertFlow(db: Db, f: NewFlow): void {
 }
 
 export function getFlowById(db: Db, id: string): Flow | undefined {
-  const row = db.prepare('SELECT * FROM oauth_flows WHERE id = ?').get(id) as FlowRow | undefined
+  const row = prepared(db, 'SELECT * FROM oauth_flows WHERE id = ?').get(id) as FlowRow | undefined
   return row && rowToFlow(row)
 }
 
 export function getFlowByState(db: Db, state: string): Flow | undefined {
-  const row = db.prepare('SELECT * FROM oauth_flows WHERE state = ?').get(state) as FlowRow | undefined
+  const row = prepared(db, 'SELECT * FROM oauth_flows WHERE state = ?').get(state) as FlowRow | undefined
   return row && rowToFlow(row)
 }
 
@@ -116,14 +118,13 @@ export function consumeWaitingFlow(
   now: number,
   to: { status: FlowStatus; error?: string | null; finished?: boolean },
 ): boolean {
-  const result = db
-    .prepare(
-      `UPDATE oauth_flows SET status = @status, error = @error, callback_at = @now,
-         finished_at = CASE WHEN @finished THEN @now ELSE NULL END,
-         code_verifier = CASE WHEN @finished THEN NULL ELSE code_verifier END
-       WHERE state = @state AND status = 'waiting' AND expires_at > @now`,
-    )
-    .run({ state, now, status: to.status, error: to.error ?? null, finished: to.finished ? 1 : 0 })
+  const result = prepared(
+    db,
+    `UPDATE oauth_flows SET status = @status, error = @error, callback_at = @now,
+       finished_at = CASE WHEN @finished THEN @now ELSE NULL END,
+       code_verifier = CASE WHEN @finished THEN NULL ELSE code_verifier END
+     WHERE state = @state AND status = 'waiting' AND expires_at > @now`,
+  ).run({ state, now, status: to.status, error: to.error ?? null, finished: to.finished ? 1 : 0 })
   return result.changes === 1
 }
 
@@ -135,13 +136,12 @@ export function finishFlow(
   outcome: { status: 'connected' | 'failed'; error?: string; grantedScopes?: string[] },
 ): boolean {
   return (
-    db
-      .prepare(
-        `UPDATE oauth_flows SET status = @status, error = @error, granted_scopes = @granted,
-           finished_at = @now, code_verifier = NULL
-         WHERE state = @state AND status = 'exchanging'`,
-      )
-      .run({
+    prepared(
+      db,
+      `UPDATE oauth_flows SET status = @status, error = @error, granted_scopes = @granted,
+         finished_at = @now, code_verifier = NULL
+       WHERE state = @state AND status = 'exchanging'`,
+    ).run({
         state,
         now,
         status: outcome.status,
@@ -157,14 +157,13 @@ export function finishFlow(
  */
 export function expireFlows(db: Db, now: number): Flow[] {
   return db.transaction(() => {
-    const rows = db
-      .prepare(
-        `UPDATE oauth_flows SET status = 'expired', error = 'expired', finished_at = @now, code_verifier = NULL
-         WHERE expires_at <= @now AND (status = 'waiting' OR (status = 'exchanging' AND exchange = 'client'))
-         RETURNING *`,
-      )
-      .all({ now }) as FlowRow[]
-    const dropCode = db.prepare('DELETE FROM oauth_pending WHERE state = ?')
+    const rows = prepared(
+      db,
+      `UPDATE oauth_flows SET status = 'expired', error = 'expired', finished_at = @now, code_verifier = NULL
+       WHERE expires_at <= @now AND (status = 'waiting' OR (status = 'exchanging' AND exchange = 'client'))
+       RETURNING *`,
+    ).all({ now }) as FlowRow[]
+    const dropCode = prepared(db, 'DELETE FROM oauth_pending WHERE state = ?')
     for (const row of rows) dropCode.run(row.state)
     return rows.map(rowToFlow)
   })()
@@ -172,7 +171,7 @@ export function expireFlows(db: Db, now: number): Flow[] {
 
 /** Deletes a flow (and, by cascade, its pending row). */
 export function deleteFlow(db: Db, state: string): void {
-  db.prepare('DELETE FROM oauth_flows WHERE state = ?').run(state)
+  prepared(db, 'DELETE FROM oauth_flows WHERE state = ?').run(state)
 }
 
 /** Forgets finished flows older than `before`, so the table does not grow without bound. */
@@ -184,10 +183,10 @@ export function purgeFinishedFlows(db: Db, before: number): number {
 
 /** Records the chat message that shows a flow's link, so its result can edit that message. */
 export function setFlowMessage(db: Db, flowId: string, chatId: number, messageId: number): void {
-  db.prepare('UPDATE oauth_flows SET chat_id = ?, message_id = ? WHERE id = ?').run(chatId, messageId, flowId)
+  prepared(db, 'UPDATE oauth_flows SET chat_id = ?, message_id = ? WHERE id = ?').run(chatId, messageId, flowId)
 }
 
 /** True while some flow still needs the resolve job (waiting for a callback or a code exchange). */
 export function hasActiveFlows(db: Db): boolean {
-  return db.prepare(`SELECT 1 FROM oauth_flows WHERE status IN ('waiting', 'exchanging') LIMIT 1`).get() !== undefined
+  return prepared(db, `SELECT 1 FROM oauth_flows WHERE status IN ('waiting', 'exchanging') LIMIT 1`).get() !== undefined
 }

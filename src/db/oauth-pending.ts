@@ -1,4 +1,5 @@
 import type { Db } from './open.js'
+import { prepared } from './statements.js'
 
 export interface PendingCode {
   state: string
@@ -28,7 +29,7 @@ const toPending = (r: PendingRow): PendingCode => ({
 })
 
 export function insertPending(db: Db, p: { state: string; code: string; receivedAt: number }): void {
-  db.prepare('INSERT INTO oauth_pending (state, code, received_at) VALUES (?, ?, ?)').run(p.state, p.code, p.receivedAt)
+  prepared(db, 'INSERT INTO oauth_pending (state, code, received_at) VALUES (?, ?, ?)').run(p.state, p.code, p.receivedAt)
 }
 
 /**
@@ -37,17 +38,16 @@ export function insertPending(db: Db, p: { state: string; code: string; received
  * workers can never claim the same row.
  */
 export function claimPending(db: Db, worker: string, now: number, staleMs: number, limit = 20): PendingCode[] {
-  const rows = db
-    .prepare(
-      `UPDATE oauth_pending SET claimed_by = @worker, claimed_at = @now
-       WHERE state IN (
-         SELECT p.state FROM oauth_pending p JOIN oauth_flows f ON f.state = p.state
-         WHERE f.exchange = 'daemon' AND f.status = 'exchanging'
-           AND (p.claimed_by IS NULL OR p.claimed_at <= @stale)
-         ORDER BY p.received_at LIMIT @limit)
-       RETURNING *`,
-    )
-    .all({ worker, now, stale: now - staleMs, limit }) as PendingRow[]
+  const rows = prepared(
+    db,
+    `UPDATE oauth_pending SET claimed_by = @worker, claimed_at = @now
+     WHERE state IN (
+       SELECT p.state FROM oauth_pending p JOIN oauth_flows f ON f.state = p.state
+       WHERE f.exchange = 'daemon' AND f.status = 'exchanging'
+         AND (p.claimed_by IS NULL OR p.claimed_at <= @stale)
+       ORDER BY p.received_at LIMIT @limit)
+     RETURNING *`,
+  ).all({ worker, now, stale: now - staleMs, limit }) as PendingRow[]
   return rows.map(toPending)
 }
 
@@ -57,21 +57,20 @@ export function claimPending(db: Db, worker: string, now: number, staleMs: numbe
  */
 export function markCodeSent(db: Db, state: string, worker: string, now: number): boolean {
   return (
-    db
-      .prepare(
-        `UPDATE oauth_pending SET code_sent_at = ? WHERE state = ? AND claimed_by = ? AND code_sent_at IS NULL`,
-      )
-      .run(now, state, worker).changes === 1
+    prepared(
+      db,
+      `UPDATE oauth_pending SET code_sent_at = ? WHERE state = ? AND claimed_by = ? AND code_sent_at IS NULL`,
+    ).run(now, state, worker).changes === 1
   )
 }
 
 export function deletePending(db: Db, state: string): void {
-  db.prepare('DELETE FROM oauth_pending WHERE state = ?').run(state)
+  prepared(db, 'DELETE FROM oauth_pending WHERE state = ?').run(state)
 }
 
 /** Takes a client-exchanged code: returns it and deletes it in one statement (delivered once). */
 export function takePendingCode(db: Db, state: string): string | undefined {
-  const row = db.prepare('DELETE FROM oauth_pending WHERE state = ? RETURNING code').get(state) as
+  const row = prepared(db, 'DELETE FROM oauth_pending WHERE state = ? RETURNING code').get(state) as
     | { code: string }
     | undefined
   return row?.code

@@ -6,7 +6,7 @@ import { deleteFlow, getFlowById, getFlowByState, isFlowEnded, type Flow } from 
 import { takePendingCode } from '../db/oauth-pending.js'
 import { isAppError } from '../errors.js'
 import { getProvider, providerName } from '../providers/lookup.js'
-import { acceptCallback, hasStateCookie, parseCallbackQuery, stateCookieName } from '../oauth/callback.js'
+import { acceptCallbackReading, hasStateCookie, parseCallbackQuery, stateCookieName } from '../oauth/callback.js'
 import { prepareUrlConnection } from '../discovery/connect-url.js'
 import { startDeviceFlow } from '../oauth/device.js'
 import { startFlow } from '../oauth/flow.js'
@@ -201,14 +201,12 @@ export async function oauthRoutes(app: FastifyInstance, deps: Deps, opts: OAuthR
     const query = raw.includes('?') ? raw.slice(raw.indexOf('?') + 1) : ''
     const parsed = parseCallbackQuery(query)
     if (!parsed.ok) {
-      deps.log.info({ reason: parsed.reason }, 'callback rejected')
+      request.logFields = { outcome: 'callback rejected', reason: parsed.reason }
       return sendHtml(reply, 400, INVALID_LINK_PAGE)
     }
-    const result = acceptCallback(deps, parsed.value, request.headers.cookie, secure)
+    const { result, flow } = acceptCallbackReading(deps, parsed.value, request.headers.cookie, secure)
     if (result.kind === 'rejected') {
-      deps.log.info({ reason: result.reason }, 'callback rejected')
-      // Off the hot path: read the flow again for the wording.
-      const flow = getFlowByState(deps.db, parsed.value.state)
+      request.logFields = { outcome: 'callback rejected', reason: result.reason }
       if (flow && result.reason === 'cookie_mismatch') return sendHtml(reply, 400, cachedFlowPage('wrongBrowser', context(flow)))
       if (flow && result.reason === 'issuer_mismatch') return sendHtml(reply, 400, cachedFlowPage('wrongIssuer', context(flow)))
       if (flow && isExpired(flow, deps.clock.now()) && hasStateCookie(request.headers.cookie, flow.state, secure))
@@ -220,22 +218,23 @@ export async function oauthRoutes(app: FastifyInstance, deps: Deps, opts: OAuthR
     deps.events.emit('flow-changed', parsed.value.state)
     const c = context(result.flow)
     if (result.kind === 'provider_error') {
-      deps.log.info({ provider: result.flow.provider, flowId: result.flow.id, error: result.error }, 'provider returned an error')
+      request.logFields = { outcome: 'provider returned an error', provider: result.flow.provider, flowId: result.flow.id, error: result.error }
       return sendHtml(reply, 200, renderPage(result.error === 'access_denied' ? FLOW_PAGES.denied(c, result.description) : FLOW_PAGES.failed(c, result.error, result.description)))
     }
-    deps.log.info({ provider: result.flow.provider, flowId: result.flow.id }, 'callback received')
+    request.logFields = { outcome: 'callback received', provider: result.flow.provider, flowId: result.flow.id }
     deps.events.emit('callback', parsed.value.state)
     if (result.flow.exchange === 'client') return sendHtml(reply, 200, cachedFlowPage('handedOver', c))
 
     const deadline = Date.now() + opts.callbackWaitMs
     const watcher = flowWatcher(deps, reply, shutdown)
-    let flow = getFlowByState(deps.db, parsed.value.state)
-    while (flow && !isFlowEnded(flow.status) && Date.now() < deadline && !watcher.gone()) {
-      await watcher.wait(flow.state, deadline - Date.now())
-      flow = getFlowByState(deps.db, parsed.value.state)
+    // As stored a moment ago: the exchange it wakes is asynchronous, so nothing has moved it yet.
+    let current: Flow | undefined = result.flow
+    while (current && !isFlowEnded(current.status) && Date.now() < deadline && !watcher.gone()) {
+      await watcher.wait(current.state, deadline - Date.now())
+      current = getFlowByState(deps.db, parsed.value.state)
     }
-    if (flow?.status === 'connected') return sendHtml(reply, 200, cachedFlowPage('connected', c))
-    if (flow?.status === 'failed') return sendHtml(reply, 200, renderPage(FLOW_PAGES.failed(c, flow.error)))
+    if (current?.status === 'connected') return sendHtml(reply, 200, cachedFlowPage('connected', c))
+    if (current?.status === 'failed') return sendHtml(reply, 200, renderPage(FLOW_PAGES.failed(c, current.error)))
     return sendHtml(reply, 200, cachedFlowPage('finishing', c))
   })
 

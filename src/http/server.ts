@@ -26,6 +26,13 @@ export function wantsHtml(accept: string | undefined): boolean {
   return accept !== undefined && /(^|,)\s*text\/html\s*(;|,|$)/i.test(accept)
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** What a route adds to its request's one log line: an outcome, its reason, ids (never a secret). */
+    logFields: Record<string, unknown> | null
+  }
+}
+
 export interface ServerOptions {
   apiToken: string
   /** How long the callback page waits for the code exchange before answering. Default 8 s. */
@@ -61,11 +68,12 @@ export async function buildServer(deps: Deps, opts: ServerOptions): Promise<Fast
     logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance
 
+  app.decorateRequest('logFields', null)
   app.addHook('onResponse', async (request, reply) => {
     const ms = Math.round(reply.elapsedTime)
     // pm2 and monitoring poll /healthz: at debug, so it does not drown the log.
     const level = request.url === '/healthz' ? 'debug' : 'info'
-    request.log[level]({ req: request, statusCode: reply.statusCode, ms }, `${request.method} ${loggablePath(request.url)} ${reply.statusCode} ${ms} ms`)
+    request.log[level]({ req: request, statusCode: reply.statusCode, ms, ...request.logFields }, `${request.method} ${loggablePath(request.url)} ${reply.statusCode} ${ms} ms`)
   })
 
   const allowed = createNetworkGuard(deps.config.allowedNetworks)

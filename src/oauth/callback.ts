@@ -92,9 +92,11 @@ export type CallbackResult =
   | { kind: 'provider_error'; flow: Flow; error: string; description?: string }
 
 /**
- * Accepts a validated callback. The state is consumed by a compare-and-set inside the same
- * transaction that stores the code, so of two identical callbacks exactly one wins (B2).
- * Nothing is written for an unknown state, a wrong cookie or a wrong issuer.
+ * Accepts a validated callback. The checks read the flow without taking the write lock, so
+ * hostile or stale callbacks never wait for writers nor make them wait; the state is then
+ * consumed by a compare-and-set (still waiting, not expired) inside the same transaction that
+ * stores the code, so of two identical callbacks exactly one wins (B2). Nothing is written for
+ * an unknown state, a wrong cookie or a wrong issuer.
  */
 export function acceptCallback(
   deps: Pick<Deps, 'db' | 'clock' | 'config'>,
@@ -102,37 +104,56 @@ export function acceptCallback(
   cookieHeader: string | undefined,
   secure: boolean,
 ): CallbackResult {
-  const now = deps.clock.now()
-  const result = deps.db.transaction((): CallbackResult => {
-    const flow = getFlowByState(deps.db, query.state)
-    if (!flow || flow.status !== 'waiting' || flow.expiresAt <= now) return { kind: 'rejected', reason: 'unknown_state' }
-    const cookie = readCookie(cookieHeader, stateCookieName(query.state, secure))
-    if (cookie === undefined || !sameString(cookie, query.state)) return { kind: 'rejected', reason: 'cookie_mismatch' }
-    // RFC 9207 §2.4: simple string comparison, no normalisation; a missing iss is refused unless
-    // the provider is a discovered server that does not advertise it.
-    const issRequired = findProvider(deps.config, flow.provider)?.requireIss !== false
-    if (flow.issuer !== null && (query.iss === undefined ? issRequired : query.iss !== flow.issuer))
-      return { kind: 'rejected', reason: 'issuer_mismatch' }
-    // No issuer configured: an iss is still a claim about who answered. One that is not the
-    // authorization endpoint's own server is a mix-up attempt (RFC 9700 §4.4).
-    if (flow.issuer === null && query.iss !== undefined && !issuerServes(query.iss, flow.authorizationUrl))
-      return { kind: 'rejected', reason: 'issuer_mismatch' }
+  return acceptCallbackReading(deps, query, cookieHeader, secure).result
+}
 
-    if (query.kind === 'error') {
-      const status = query.error === 'access_denied' ? 'denied' : 'failed'
-      if (!consumeWaitingFlow(deps.db, query.state, now, { status, error: query.error, finished: true }))
-        return { kind: 'rejected', reason: 'unknown_state' }
-      const ended = { ...flow, status, error: query.error } as Flow
+/** acceptCallback, and the flow's row as read (none for an unknown state): a refusal page's wording needs it. */
+export function acceptCallbackReading(
+  deps: Pick<Deps, 'db' | 'clock' | 'config'>,
+  query: CallbackQuery,
+  cookieHeader: string | undefined,
+  secure: boolean,
+): { result: CallbackResult; flow: Flow | undefined } {
+  const now = deps.clock.now()
+  const flow = getFlowByState(deps.db, query.state)
+  const refuse = (reason: 'unknown_state' | 'cookie_mismatch' | 'issuer_mismatch', seen = flow) => ({ result: { kind: 'rejected' as const, reason }, flow: seen })
+  if (!flow || flow.status !== 'waiting' || flow.expiresAt <= now) return refuse('unknown_state')
+  // The cookie and the issuer are checked against what the flow was created with, which never changes.
+  const cookie = readCookie(cookieHeader, stateCookieName(query.state, secure))
+  if (cookie === undefined || !sameString(cookie, query.state)) return refuse('cookie_mismatch')
+  // RFC 9207 §2.4: simple string comparison, no normalisation; a missing iss is refused unless
+  // the provider is a discovered server that does not advertise it.
+  const issRequired = findProvider(deps.config, flow.provider)?.requireIss !== false
+  if (flow.issuer !== null && (query.iss === undefined ? issRequired : query.iss !== flow.issuer)) return refuse('issuer_mismatch')
+  // No issuer configured: an iss is still a claim about who answered. One that is not the
+  // authorization endpoint's own server is a mix-up attempt (RFC 9700 §4.4).
+  if (flow.issuer === null && query.iss !== undefined && !issuerServes(query.iss, flow.authorizationUrl)) return refuse('issuer_mismatch')
+
+  // Another callback (or the expiry sweep) may have moved the flow since the read: the
+  // compare-and-set decides, and the loser is answered as a late callback is.
+  const lost = () => refuse('unknown_state', getFlowByState(deps.db, query.state))
+  if (query.kind === 'error') {
+    const status = query.error === 'access_denied' ? 'denied' : 'failed'
+    const ended = { ...flow, status, error: query.error } as Flow
+    const won = deps.db.transaction(() => {
+      if (!consumeWaitingFlow(deps.db, query.state, now, { status, error: query.error, finished: true })) return false
       enqueueOutbox(deps.db, flowReport(ended, now, providerName(deps.config, flow.provider)))
-      return { kind: 'provider_error', flow: ended, error: query.error, ...(query.description ? { description: query.description } : {}) }
-    }
-    if (!consumeWaitingFlow(deps.db, query.state, now, { status: 'exchanging' })) return { kind: 'rejected', reason: 'unknown_state' }
+      return true
+    }).immediate()
+    if (!won) return lost()
+    // The flow ended here: its verifier must not stay behind in old WAL frames.
+    scrubWal(deps.db)
+    const result: CallbackResult = { kind: 'provider_error', flow: ended, error: query.error, ...(query.description ? { description: query.description } : {}) }
+    return { result, flow: ended }
+  }
+  const won = deps.db.transaction(() => {
+    if (!consumeWaitingFlow(deps.db, query.state, now, { status: 'exchanging' })) return false
     insertPending(deps.db, { state: query.state, code: query.code, receivedAt: now })
-    return { kind: 'received', flow: { ...flow, status: 'exchanging', callbackAt: now } }
+    return true
   }).immediate()
-  // The flow ended here: its verifier must not stay behind in old WAL frames.
-  if (result.kind === 'provider_error') scrubWal(deps.db)
-  return result
+  if (!won) return lost()
+  const received: Flow = { ...flow, status: 'exchanging', callbackAt: now }
+  return { result: { kind: 'received', flow: received }, flow: received }
 }
 
 /** True when the request carries the binding cookie of `state`: the browser that opened this flow's start link. */
