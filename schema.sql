@@ -27,10 +27,15 @@ CREATE TABLE IF NOT EXISTS oauth_flows (
   callback_at     INTEGER,
   finished_at     INTEGER
 );
-CREATE INDEX IF NOT EXISTS oauth_flows_waiting ON oauth_flows (status, expires_at);
+-- The expiry sweep's index. Not on status: a callback moves a flow from waiting to exchanging,
+-- and an index holding the status would be rewritten (a page or two more) on every callback.
+DROP INDEX IF EXISTS oauth_flows_waiting;
+CREATE INDEX IF NOT EXISTS oauth_flows_expiry ON oauth_flows (expires_at);
 
 -- Codes received by the callback and not yet exchanged (or, for client flows, not yet collected).
 -- `code_sent_at` is set and committed before the token POST: a row that has it is never sent again.
+-- WITHOUT ROWID: the row lives in its key's b-tree, so storing a code writes one page, not a
+-- table page and an index page (databases made before are rebuilt by openDb).
 CREATE TABLE IF NOT EXISTS oauth_pending (
   state        TEXT PRIMARY KEY REFERENCES oauth_flows (state) ON DELETE CASCADE,
   code         TEXT NOT NULL,
@@ -38,7 +43,7 @@ CREATE TABLE IF NOT EXISTS oauth_pending (
   claimed_by   TEXT,
   claimed_at   INTEGER,
   code_sent_at INTEGER
-);
+) WITHOUT ROWID;
 
 -- Messages for whoever reports to the user (the bot drains it; the CLI reads flow status instead).
 CREATE TABLE IF NOT EXISTS outbox (

@@ -37,9 +37,30 @@ export function openDb(file: string, integrations: readonly Pick<Integration, 's
   db.pragma('secure_delete = ON')
   db.pragma('wal_autocheckpoint = 100') // pages (~400 KB)
   db.pragma(`journal_size_limit = ${1024 * 1024}`)
-  db.exec(findSchema())
+  const schema = findSchema()
+  db.exec(schema)
+  upgradePendingTable(db, schema)
   for (const integration of integrations) db.exec(integration.schema)
   return db
+}
+
+/**
+ * Rebuilds an oauth_pending made before it was WITHOUT ROWID (one page per stored code instead of
+ * two), keeping its rows; once, under the write lock, whichever connection opens first.
+ */
+function upgradePendingTable(db: Db, schema: string): void {
+  const current = () => db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'oauth_pending'`).pluck().get() as string
+  if (current().includes('WITHOUT ROWID')) return
+  const create = /CREATE TABLE IF NOT EXISTS oauth_pending \(.*?\) WITHOUT ROWID;/s.exec(schema)?.[0]
+  if (!create) throw new Error('schema.sql has no WITHOUT ROWID oauth_pending')
+  db.transaction(() => {
+    if (current().includes('WITHOUT ROWID')) return
+    db.exec(create.replace('oauth_pending (', 'oauth_pending_next ('))
+    db.exec(`INSERT INTO oauth_pending_next (state, code, received_at, claimed_by, claimed_at, code_sent_at)
+             SELECT state, code, received_at, claimed_by, claimed_at, code_sent_at FROM oauth_pending`)
+    db.exec('DROP TABLE oauth_pending')
+    db.exec('ALTER TABLE oauth_pending_next RENAME TO oauth_pending')
+  }).immediate()
 }
 
 /**
