@@ -1,7 +1,7 @@
 import rateLimit from '@fastify/rate-limit'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { Deps } from '../deps.js'
-import { loggablePath } from '../log.js'
+import { loggablePath, type Logger } from '../log.js'
 import { createNetworkGuard } from './network-guard.js'
 import { tailscaleServeGuard } from './tailscale-serve.js'
 import { oauthRoutes } from './oauth-routes.js'
@@ -69,20 +69,27 @@ export async function buildServer(deps: Deps, opts: ServerOptions): Promise<Fast
   }) as unknown as FastifyInstance
 
   app.decorateRequest('logFields', null)
-  app.addHook('onResponse', async (request, reply) => {
-    const ms = Math.round(reply.elapsedTime)
-    // pm2 and monitoring poll /healthz: at debug, so it does not drown the log.
-    const level = request.url === '/healthz' ? 'debug' : 'info'
-    request.log[level]({ req: request, statusCode: reply.statusCode, ms, ...request.logFields }, `${request.method} ${loggablePath(request.url)} ${reply.statusCode} ${ms} ms`)
+  // Callback-style hooks: an async one costs a promise per request, on every request.
+  app.addHook('onResponse', (request, reply, done) => {
+    // pm2 and monitoring poll /healthz, and a proxied request that went through has its audit
+    // row (latchkey audit): both at debug, so they do not drown the log. Refusals stay at info.
+    const quiet = request.url === '/healthz' || (reply.statusCode < 400 && request.url.startsWith('/proxy/'))
+    const level = quiet ? 'debug' : 'info'
+    // The request logger is a pino child of deps.log (loggerInstance above).
+    if ((request.log as Logger).isLevelEnabled(level)) {
+      const ms = Math.round(reply.elapsedTime)
+      request.log[level]({ req: request, statusCode: reply.statusCode, ms, ...request.logFields }, `${request.method} ${loggablePath(request.url)} ${reply.statusCode} ${ms} ms`)
+    }
+    done()
   })
 
   const allowed = createNetworkGuard(deps.config.allowedNetworks)
   // request.ip is the socket peer, or behind tailscale serve the peer serve reports.
-  app.addHook('onRequest', async (request, reply) => {
-    if (!allowed(request.ip)) {
-      request.log.warn({ ip: request.ip }, 'request from outside the allowed networks')
-      return reply.code(403).send({ error: 'forbidden', message: 'this address may not use latchkey' })
-    }
+  app.addHook('onRequest', (request, reply, done) => {
+    if (allowed(request.ip)) return done()
+    request.log.warn({ ip: request.ip }, 'request from outside the allowed networks')
+    // Sent from a callback hook, the reply ends the request: done() is not called.
+    void reply.code(403).send({ error: 'forbidden', message: 'this address may not use latchkey' })
   })
   if (deps.config.tls.mode === 'tailscale-serve') app.addHook('onRequest', tailscaleServeGuard(deps.config.allowedTailnetUsers))
   await app.register(rateLimit, {

@@ -50,6 +50,17 @@ t.test('the contract errors: 401, 403, 404, 409', async (t) => {
   t.equal(w.api.seen.length, before, 'nothing reached the API')
 })
 
+t.test('request log: an answered proxied request at debug (its audit row records it), a refusal at info', async (t) => {
+  const w = await world()
+  const token = w.agent('logged', ['acme:GET:/v1/me'])
+  t.equal((await w.call('/proxy/acme/v1/me', { token })).status, 200)
+  t.equal((await w.call('/proxy/acme/v2/logged', { token })).status, 403)
+  const lines = w.d.logs.lines()
+  const line = (re: RegExp) => lines.find((l) => typeof l.msg === 'string' && re.test(l.msg))
+  t.match(line(/^GET \/proxy\/acme\/v1\/me 200 \d+ ms$/), { level: 20 }, 'answered: debug')
+  t.match(line(/^GET \/proxy\/acme\/v2\/logged 403 \d+ ms$/), { level: 30 }, 'refused: info')
+})
+
 t.test('scope table: method, path prefix and connection outside the scope are 403 and reach nothing', async (t) => {
   const w = await world()
   const token = w.agent('narrow', ['acme:GET:/v1/me', 'github:*'])
