@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { hash, randomBytes } from 'node:crypto'
 import type { Db } from '../db/open.js'
 import { prepared } from '../db/statements.js'
 import { formatScope, parseScope, type Scope } from './scopes.js'
@@ -27,11 +27,25 @@ interface AgentRow {
   last_used_at: number | null
 }
 
-const toAgent = (r: AgentRow): Agent => ({ name: r.name, scopes: JSON.parse(r.scopes) as Scope[], createdAt: r.created_at, lastUsedAt: r.last_used_at })
+/** Parsed scope lists by their stored JSON: the same few agents ask on every proxied request. Shared: never mutated. */
+const parsedScopes = new Map<string, Scope[]>()
+
+function scopesOf(json: string): Scope[] {
+  let scopes = parsedScopes.get(json)
+  if (!scopes) {
+    if (parsedScopes.size >= 256) parsedScopes.clear()
+    scopes = JSON.parse(json) as Scope[]
+    parsedScopes.set(json, scopes)
+  }
+  return scopes
+}
+
+const toAgent = (r: AgentRow): Agent => ({ name: r.name, scopes: scopesOf(r.scopes), createdAt: r.created_at, lastUsedAt: r.last_used_at })
 
 /** Hex SHA-256 of a token: what the agents table stores and looks up. */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex')
+  // One-shot: no Hash object per proxied request.
+  return hash('sha256', token, 'hex')
 }
 
 /** Thrown for a caller mistake in agent management (bad name, bad spec, duplicate, unknown). */

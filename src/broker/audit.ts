@@ -17,12 +17,12 @@ export interface AuditRecord {
   bytes: number
 }
 
-const INSERT =
-  'INSERT INTO audit_log (time, agent, connection, method, path, status, duration_ms, bytes) VALUES (@time, @agent, @connection, @method, @path, @status, @durationMs, @bytes)'
+// Positional: binding named parameters from an object looks each one up, for every row.
+const INSERT = 'INSERT INTO audit_log (time, agent, connection, method, path, status, duration_ms, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'
 
 /** Appends one record at once, in its own transaction. */
 export function insertAudit(db: Db, r: AuditRecord): void {
-  db.prepare(INSERT).run(r)
+  prepared(db, INSERT).run(r.time, r.agent, r.connection, r.method, r.path, r.status, r.durationMs, r.bytes)
 }
 
 /** How long a queued record may wait for others to share its transaction. */
@@ -59,7 +59,7 @@ export function flushAudit(db: Db): void {
   queued.delete(db)
   const insert = prepared(db, INSERT)
   db.transaction(() => {
-    for (const r of queue.rows) insert.run(r)
+    for (const r of queue.rows) insert.run(r.time, r.agent, r.connection, r.method, r.path, r.status, r.durationMs, r.bytes)
   })()
 }
 

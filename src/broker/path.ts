@@ -35,13 +35,34 @@ export function normalisePath(raw: string): PathCheck {
   return { ok: true, path: `/${out.join('/')}` }
 }
 
+interface ParsedBase {
+  origin: string
+  pathname: string
+  /** The pathname without trailing slashes. */
+  basePath: string
+}
+
+/** API bases parsed once each: there are a few, and every proxied request joins one. */
+const bases = new Map<string, ParsedBase>()
+
+function parsedBase(apiBaseUrl: string): ParsedBase {
+  let base = bases.get(apiBaseUrl)
+  if (!base) {
+    const url = new URL(apiBaseUrl)
+    base = { origin: url.origin, pathname: url.pathname, basePath: url.pathname.replace(/\/+$/, '') }
+    if (bases.size >= 256) bases.clear()
+    bases.set(apiBaseUrl, base)
+  }
+  return base
+}
+
 /**
  * The upstream URL: the API base's origin and path, then the agent's normalised path (none for
  * `/`) and the raw query. Checked again after joining (defence in depth): the origin and the base path must hold.
  */
 export function joinUpstream(apiBaseUrl: string, agentPath: string, query: string): URL {
-  const base = new URL(apiBaseUrl)
-  const basePath = base.pathname.replace(/\/+$/, '')
+  const base = parsedBase(apiBaseUrl)
+  const basePath = base.basePath
   // The bare `/proxy/<id>/` is the base exactly as given: an MCP connection's base is the server's
   // own endpoint (https://h/mcp), which may not answer at https://h/mcp/.
   const path = agentPath === '/' ? base.pathname : `${basePath}${agentPath}`
