@@ -64,7 +64,7 @@ t.test('/glucose: not connected, first sync running, connected without readings,
   sim.clearFaults()
   t.equal((await pullGlucose(d.daemon.deps)).status, 'synced')
   const photo = await ask('sendPhoto')
-  t.match(String(photo.payload.caption), /^\d+ mg\/dL .*· (just now|\d+ (h \d+ )?min ago); Dexcom data arrives delayed\nTime in range \(70–180 mg\/dL\), last 24 h: \d+ %/, 'readings: value, trend, age and time in range')
+  t.match(String(photo.payload.caption), /^[<>]?\d+ mg\/dL .*· (just now|\d+ (h \d+ )?min ago); Dexcom data arrives delayed\nTime in range \(70–180 mg\/dL\), last 24 h: \d+ %/, 'readings: value, trend, age and time in range')
   t.match(photo.payload.photo, { file: 'glucose-24h.png' })
   t.notMatch(JSON.stringify(tg.requests.map((r) => r.payload)), 'g-secret-canary-5521', 'the client secret never reaches the chat')
 })

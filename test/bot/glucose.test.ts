@@ -53,7 +53,7 @@ t.test('/glucose answers with the latest reading and a 24 h chart', { skip: chro
   const action = tg.requests.slice(asked).find((r) => r.method === 'sendChatAction')
   t.equal(action?.payload.action, 'upload_photo', 'the chat shows "sending photo…" while the chart renders')
   t.ok(tg.requests.indexOf(action as never) < tg.requests.indexOf(photo), 'before the photo')
-  t.match(String(photo.payload.caption), /^\d+ mg\/dL .+ · \d+ (h \d+ )?min ago; Dexcom data arrives delayed/m, 'the caption gives value, trend and age')
+  t.match(String(photo.payload.caption), /^[<>]?\d+ mg\/dL .*· \d+ (h \d+ )?min ago; Dexcom data arrives delayed/m, 'the caption gives value, trend and age')
   t.match(String(photo.payload.caption), /in range/i, 'and time in range')
   t.match(photo.payload.photo, { file: 'glucose-24h.png' })
   t.ok((photo.payload.photo as { size: number }).size > 1000, 'a real PNG was uploaded')

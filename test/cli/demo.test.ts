@@ -66,7 +66,7 @@ t.test('demo both: two links, each through its simulator’s sandbox login, then
   t.match(text, /\nLast night \(\d{4}-\d\d-\d\d\): sleep score \d+/, 'what /sleep says')
   t.match(text, '✅ Dexcom Sandbox connected')
   t.match(text, /synced \d{4,} readings; the latest:/, 'a 90-day backfill')
-  t.match(text, /\n {2}time \(Asia\/Tokyo\) +value {2}trend {2}display time\n {2}\d{4}-\d\d-\d\d \d\d:\d\d +\d+ mg\/dL/, 'readings are printed')
+  t.match(text, /\n {2}time \(Asia\/Tokyo\) +value {2}trend {2}display time\n {2}\d{4}-\d\d-\d\d \d\d:\d\d +[<>]?\d+ mg\/dL/, 'readings are printed')
   t.match(text, /Try: latchkey dexcom readings --since 24h or latchkey oura daily --since 7d \(LATCHKEY_CONFIG=.*config\.json\)/)
 
   // What the demo printed is what `latchkey dexcom readings` and `oura daily` print for the same rows.
