@@ -1,14 +1,20 @@
-// Resident memory of the idle daemon: the compiled CLI started the way pm2 starts it
-// (ecosystem.config.cjs: `node --enable-source-maps dist/src/cli/bin.js serve`, NODE_ENV=production)
-// with a temp config, next to a bare `node -e` process holding an http server, in the same run.
-// Each process answers one request, then sits idle ~3 s; VmRSS is then sampled from /proc.
+// Resident memory of the idle daemon: the compiled CLI started the way pm2 starts it (node_args
+// and env read from ecosystem.config.cjs: `node --enable-source-maps dist/src/cli/bin.js serve`,
+// NODE_ENV=production) with a temp config, once with nothing connected and once with Dexcom and
+// Oura tokens (their sync workers run at start), next to a bare `node -e` process holding an
+// http server, in the same run. Each process answers one request, then sits idle ~3 s; VmRSS is
+// then sampled from /proc.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { BIN } from '../test/support/child-daemon.js'
 import { freePort, tempDir } from '../test/support/deps.js'
 import { Cleanup, fixed, goal, median, procStatusKiB, stopChild, table, withTimeout } from './support.js'
+
+/** How pm2 starts the daemon (the one app in ecosystem.config.cjs). */
+const PM2_APP = (createRequire(import.meta.url)('../ecosystem.config.cjs') as { apps: { node_args: string; env: Record<string, string> }[] }).apps[0]
 
 const IDLE_MS = 3_000
 const SAMPLES = 6
@@ -62,20 +68,38 @@ async function idleThenSample(pid: number): Promise<Measured> {
 export async function idleMemory(): Promise<void> {
   const cleanup = new Cleanup()
   try {
-    // The daemon: default settings (info logging, resolve job every 5 s) but temp files and a free port.
-    const dir = tempDir(cleanup, 'latchkey-bench-')
-    mkdirSync(join(dir, 'home'))
-    const port = await freePort()
-    const configPath = join(dir, 'config.json')
-    writeFileSync(
-      configPath,
-      JSON.stringify({ listen: { host: '127.0.0.1', port }, publicUrl: `http://127.0.0.1:${port}`, dataDir: join(dir, 'data'), authFile: join(dir, 'agent', 'auth.json') }),
+    if (!PM2_APP) throw new Error('ecosystem.config.cjs has no app')
+    const pm2 = PM2_APP
+    // The daemon: default settings (info logging) but temp files and a free port; `extra` config
+    // and auth.json content on top.
+    const measureDaemon = async (extra: Record<string, unknown>, auth?: Record<string, unknown>): Promise<Measured> => {
+      const dir = tempDir(cleanup, 'latchkey-bench-')
+      mkdirSync(join(dir, 'home'))
+      const port = await freePort()
+      const configPath = join(dir, 'config.json')
+      const authFile = join(dir, 'agent', 'auth.json')
+      writeFileSync(configPath, JSON.stringify({ listen: { host: '127.0.0.1', port }, publicUrl: `http://127.0.0.1:${port}`, dataDir: join(dir, 'data'), authFile, ...extra }))
+      if (auth) {
+        mkdirSync(dirname(authFile), { recursive: true })
+        writeFileSync(authFile, JSON.stringify(auth), { mode: 0o600 })
+      }
+      const daemon = launch(cleanup, [...pm2.node_args.split(' ').filter(Boolean), BIN, 'serve'], { ...pm2.env, LATCHKEY_CONFIG: configPath, HOME: join(dir, 'home') })
+      await waitForHttp(`http://127.0.0.1:${port}/healthz`, daemon, 20_000)
+      const daemonPid = daemon.proc.pid
+      if (daemonPid === undefined) throw new Error('daemon has no pid')
+      const measured = await idleThenSample(daemonPid)
+      await stopChild(daemon.proc)
+      return measured
+    }
+    const latchkey = await measureDaemon({})
+    // Dexcom and Oura connected: both syncs start a worker at once (their APIs are a closed
+    // loopback port here, so each run fails fast), and the memory those workers left behind stays.
+    const closed = `http://127.0.0.1:${await freePort()}`
+    const token = { type: 'oauth', access: 'bench-access', refresh: 'bench-refresh', expires: Date.now() + 3_600_000 }
+    const connected = await measureDaemon(
+      { providers: { dexcom: { apiBaseUrl: closed }, oura: { apiBaseUrl: closed } } },
+      { dexcom: token, oura: token },
     )
-    const daemon = launch(cleanup, ['--enable-source-maps', BIN, 'serve'], { LATCHKEY_CONFIG: configPath, HOME: join(dir, 'home'), NODE_ENV: 'production' })
-    await waitForHttp(`http://127.0.0.1:${port}/healthz`, daemon, 20_000)
-    const daemonPid = daemon.proc.pid
-    if (daemonPid === undefined) throw new Error('daemon has no pid')
-    const latchkey = await idleThenSample(daemonPid)
 
     // The baseline: plain node holding an http server.
     const bare = launch(cleanup, ['-e', BARE_SERVER], {})
@@ -106,7 +130,11 @@ export async function idleMemory(): Promise<void> {
     console.log(
       table(
         ['MiB', 'VmRSS (median)', 'range', 'VmHWM (peak)', 'ratio'],
-        [row('latchkey serve (idle, compiled, no Telegram)', latchkey, baseline), row('bare node -e http server', baseline)],
+        [
+          row('latchkey serve (idle, compiled, no Telegram, nothing connected)', latchkey, baseline),
+          row('  same, Dexcom and Oura connected (their sync workers ran)', connected, baseline),
+          row('bare node -e http server', baseline),
+        ],
       ),
     )
     console.log('  ratio = latchkey VmRSS / bare node VmRSS (medians)')

@@ -10,6 +10,7 @@ import { getFlowByState, hasActiveFlows } from './db/oauth-flows.js'
 import { integrationForProvider } from './integrations/index.js'
 import { buildServer } from './http/server.js'
 import { inThreadJob } from './jobs/in-thread.js'
+import { connectionsToRefresh, flowsToResolve, integrationConnected } from './jobs/due.js'
 import { startScheduler, type Scheduler } from './jobs/scheduler.js'
 import { resolvePending, type ResolveSummary } from './oauth/pending.js'
 import { recoverAuthFile } from './store/auth-recovery.js'
@@ -70,14 +71,16 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
       // The frequent safety net is the watch below; this only purges old flows when idle.
       intervalMs: IDLE_RESOLVE_INTERVAL_MS,
       onResult: (result) => flowsChanged(result as ResolveSummary),
+      due: () => flowsToResolve(deps.db),
     },
-    { name: 'refresh-tokens', intervalMs: config.refreshIntervalMs },
+    { name: 'refresh-tokens', intervalMs: config.refreshIntervalMs, due: () => connectionsToRefresh(deps.db) },
     // After refresh-tokens: one shared job file runs each integration's sync on its own schedule.
     ...deps.integrations.map((i) => ({
       name: `${i.id}-sync`,
       file: 'integration-sync',
       intervalMs: i.syncIntervalMs(config),
       workerData: { integrationUrl: i.moduleUrl },
+      due: () => integrationConnected(config, i),
     })),
     ...(tlsFiles ? [{ name: 'tls-check', intervalMs: 24 * 60 * 60 * 1000 }] : []),
   ])

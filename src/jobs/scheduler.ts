@@ -26,6 +26,12 @@ export interface JobSpec {
   workerData?: Record<string, unknown>
   /** Called in the main thread with what the job's function returned. */
   onResult?: (result: unknown) => void
+  /**
+   * Whether a scheduled run has anything to do, asked in the main thread before a worker is
+   * started (a worker is a new isolate: ~100 ms of CPU and memory that an idle daemon keeps).
+   * Runs asked for by runNow always start.
+   */
+  due?: () => boolean | Promise<boolean>
 }
 
 // Compiled: dist/src/jobs/scheduler.js next to dist/jobs/<name>.js. From source (tests, tsx):
@@ -39,9 +45,9 @@ function jobPath(name: string): { path: string; tsEntry?: string } {
 }
 
 /**
- * Starts Bree with the given jobs, each running at once and then every `intervalMs`. Workers
- * get the config (plain data) and build their own deps; their log lines and results come
- * back by message.
+ * Starts Bree with the given jobs, each running at once and then every `intervalMs` when it is
+ * `due` (a tick while the job still runs is skipped). Workers get the config (plain data) and
+ * build their own deps; their log lines and results come back by message.
  */
 export async function startScheduler(deps: Pick<Deps, 'config' | 'log'>, jobs: JobSpec[]): Promise<Scheduler> {
   const rerun = new Set<string>()
@@ -49,6 +55,8 @@ export async function startScheduler(deps: Pick<Deps, 'config' | 'log'>, jobs: J
   const specs = new Map(jobs.map((j) => [j.name, j]))
   const bree = new Bree({
     root: false,
+    // No job gets a default timeout or interval: Bree runs a job only when asked; the ticks below ask.
+    timeout: false,
     logger: {
       info: () => {},
       warn: (...args: unknown[]) => {
@@ -73,13 +81,27 @@ export async function startScheduler(deps: Pick<Deps, 'config' | 'log'>, jobs: J
       const { path, tsEntry } = jobPath(j.file ?? j.name)
       if (!existsSync(path)) throw new Error(`job file missing: ${path} (run npm run build)`)
       const workerData = { ...j.workerData, ...(tsEntry ? { tsEntry } : {}) }
-      return { name: j.name, path, timeout: 0, interval: j.intervalMs, ...(Object.keys(workerData).length ? { worker: { workerData } } : {}) }
+      return { name: j.name, path, ...(Object.keys(workerData).length ? { worker: { workerData } } : {}) }
     }),
   })
   bree.on('worker deleted', (name: string) => {
     if (!stopping && rerun.delete(name)) void bree.run(name)
   })
   await bree.start()
+  const tick = async (job: JobSpec) => {
+    if (stopping || bree.workers.has(job.name)) return
+    try {
+      if (job.due && !(await job.due())) return
+    } catch (err) {
+      // A check that cannot decide runs the job: the job reports what is wrong.
+      deps.log.warn({ job: job.name, message: (err as Error).message }, 'job check failed: running the job')
+    }
+    if (!stopping && !bree.workers.has(job.name)) void bree.run(job.name)
+  }
+  const timers = jobs.map((job) => {
+    setImmediate(() => void tick(job))
+    return setInterval(() => void tick(job), job.intervalMs).unref()
+  })
 
   return {
     runNow(name) {
@@ -90,6 +112,7 @@ export async function startScheduler(deps: Pick<Deps, 'config' | 'log'>, jobs: J
     isRunning: (name) => bree.workers.has(name),
     async stop() {
       stopping = true
+      for (const timer of timers) clearInterval(timer)
       // bree.stop() waits for workers with no upper bound (breejs/bree#49): bound it.
       await Promise.race([bree.stop(), sleep(STOP_GRACE_MS, undefined, { ref: false })])
       await Promise.all([...bree.workers.values()].map((w) => w.terminate()))

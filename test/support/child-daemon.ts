@@ -12,21 +12,29 @@ export interface ChildDaemon {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-/** Runs `latchkey serve` as a real child process and waits until /healthz answers. */
+/** How long a daemon may take to answer /healthz: generous, as CI runs test files side by side on 2 cores. */
+const START_TIMEOUT_MS = 30_000
+
+/** Runs `latchkey serve` as a real child process and waits until /healthz answers (killing it if it never does). */
 export async function spawnDaemon(env: Record<string, string>, baseUrl: string): Promise<ChildDaemon> {
   const proc = spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   proc.stdout?.on('data', (c) => (output += c))
   proc.stderr?.on('data', (c) => (output += c))
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)))
-  for (let i = 0; ; i++) {
+  const deadline = Date.now() + START_TIMEOUT_MS
+  for (;;) {
     if (proc.exitCode !== null) throw new Error(`daemon exited early:\n${output}`)
     try {
       if ((await fetch(`${baseUrl}/healthz`)).ok) break
     } catch {
       // not listening yet
     }
-    if (i > 200) throw new Error(`daemon did not start:\n${output}`)
+    if (Date.now() > deadline) {
+      // Left running, it would keep the test process alive until tap's timeout.
+      proc.kill('SIGKILL')
+      throw new Error(`daemon did not answer /healthz within ${START_TIMEOUT_MS / 1000} s:\n${output}`)
+    }
     await sleep(50)
   }
   return {
