@@ -86,22 +86,95 @@ export async function readJournal(authFile: string): Promise<JournalRecord[]> {
   }
 }
 
+/** The journal file as one lock section holds it open: where its records end, and its size. */
+interface OpenJournal {
+  handle: fs.FileHandle
+  writable: boolean
+  end: number
+  size: number
+  records: JournalRecord[]
+}
+
+const READ_ONLY_CODES = new Set(['EACCES', 'EPERM', 'EROFS'])
+
 /**
- * Writes to the journal. Every method must run under the auth lock: records are appended in
- * place, and the padding after them is space already allocated, so an append needs no new
- * blocks on a full disk (on ext4, xfs and tmpfs; a copy-on-write filesystem may still refuse).
+ * The journal for one section under the auth lock: opened once, read once, then written in
+ * place by reserve, append and clear, and closed by close(). Holding the lock, nothing else
+ * writes it, so the offsets read at the start stay true. Records are appended in place, and the
+ * padding after them is space already allocated, so an append needs no new blocks on a full
+ * disk (on ext4, xfs and tmpfs; a copy-on-write filesystem may still refuse).
  */
 export class AuthJournal {
   readonly path: string
+  #open: OpenJournal | undefined
+  #missing = false
 
   constructor(authFile: string) {
     this.path = journalPath(authFile)
   }
 
-  async #open(): Promise<fs.FileHandle> {
-    return fs.open(this.path, constants.O_RDWR | constants.O_CREAT, 0o600).catch((err: unknown) => {
+  /** The records as this section found them, in file order (newest last); none when there is no journal. */
+  async records(): Promise<JournalRecord[]> {
+    return (await this.#read())?.records ?? []
+  }
+
+  /** The journal as open now, opened and read first if it is not; undefined when it does not exist. */
+  async #read(): Promise<OpenJournal | undefined> {
+    if (this.#open || this.#missing) return this.#open
+    let handle: fs.FileHandle
+    let writable = true
+    try {
+      handle = await fs.open(this.path, constants.O_RDWR).catch(async (err: NodeJS.ErrnoException) => {
+        // A journal latchkey may not write can still be read (a read-only copy of the files).
+        if (!READ_ONLY_CODES.has(err.code ?? '')) throw err
+        writable = false
+        return fs.open(this.path, constants.O_RDONLY)
+      })
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.#missing = true
+        return undefined
+      }
+      throw fsError(this.path, err, 'read')
+    }
+    try {
+      const [content, { size }] = await Promise.all([contentOf(handle), handle.stat()])
+      this.#open = { handle, writable, end: content.length, size, records: parseRecords(content) }
+      return this.#open
+    } catch (err) {
+      await handle.close().catch(() => undefined)
+      throw fsError(this.path, err, 'read')
+    }
+  }
+
+  /** The journal open for writing (created when missing). Throws AUTH_FILE_UNWRITABLE when it cannot be. */
+  async #writable(): Promise<OpenJournal> {
+    const current = await this.#read().catch(() => undefined)
+    if (current?.writable) return current
+    await this.close()
+    const handle = await fs.open(this.path, constants.O_RDWR | constants.O_CREAT, 0o600).catch((err: unknown) => {
       throw fsError(this.path, err, 'write')
     })
+    try {
+      const [content, { size }] = await Promise.all([contentOf(handle), handle.stat()])
+      this.#open = { handle, writable: true, end: content.length, size, records: parseRecords(content) }
+      this.#missing = false
+      return this.#open
+    } catch (err) {
+      await handle.close().catch(() => undefined)
+      throw fsError(this.path, err, 'write')
+    }
+  }
+
+  /** Runs a write; after a failure the file is read again before the next one (it may hold part of it). */
+  async #write<T>(fn: (open: OpenJournal) => Promise<T>): Promise<T> {
+    const open = await this.#writable()
+    try {
+      return await fn(open)
+    } catch (err) {
+      await this.close()
+      throw fsError(this.path, err, 'write')
+    }
   }
 
   /**
@@ -111,39 +184,29 @@ export class AuthJournal {
    * RECLAIM_AT (it must make auth.json durable); the records are then blanked to make room.
    */
   async reserve(reclaim?: () => Promise<void>): Promise<void> {
-    const handle = await this.#open()
-    try {
-      const { size } = await handle.stat()
-      let end = (await contentOf(handle)).length
-      if (reclaim && end >= RECLAIM_AT) {
+    await this.#write(async (open) => {
+      if (reclaim && open.end >= RECLAIM_AT) {
         await reclaim()
-        await handle.write(Buffer.alloc(end, PAD), 0, end, 0)
-        end = 0
+        await open.handle.write(Buffer.alloc(open.end, PAD), 0, open.end, 0)
+        open.end = 0
       }
-      const wanted = Math.max(JOURNAL_MIN_SIZE, end + JOURNAL_HEADROOM)
-      if (size >= wanted) return
-      await handle.write(Buffer.alloc(wanted - size, PAD), 0, wanted - size, size)
-      await handle.sync()
-    } catch (err) {
-      throw fsError(this.path, err, 'write')
-    } finally {
-      await handle.close()
-    }
+      const wanted = Math.max(JOURNAL_MIN_SIZE, open.end + JOURNAL_HEADROOM)
+      if (open.size >= wanted) return
+      await open.handle.write(Buffer.alloc(wanted - open.size, PAD), 0, wanted - open.size, open.size)
+      await open.handle.sync()
+      open.size = wanted
+    })
   }
 
   /** Appends one record and fsyncs it: from here on the answer survives a kill or a power cut. */
   async append(record: Omit<JournalRecord, 'at'>): Promise<void> {
     const line = Buffer.from(`${JSON.stringify({ ...record, at: Date.now() })}\n`)
-    const handle = await this.#open()
-    try {
-      const end = (await contentOf(handle)).length
-      await handle.write(line, 0, line.length, end)
-      await handle.datasync()
-    } catch (err) {
-      throw fsError(this.path, err, 'write')
-    } finally {
-      await handle.close()
-    }
+    await this.#write(async (open) => {
+      await open.handle.write(line, 0, line.length, open.end)
+      await open.handle.datasync()
+      open.end += line.length
+      open.size = Math.max(open.size, open.end)
+    })
     if (pauseAfterJournalMs > 0) await sleep(pauseAfterJournalMs)
   }
 
@@ -152,20 +215,18 @@ export class AuthJournal {
    * Not fsynced: a record that comes back after a power cut is recognised as applied or stale.
    */
   async clear(): Promise<void> {
-    let handle: fs.FileHandle
-    try {
-      handle = await fs.open(this.path, constants.O_RDWR)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
-      throw fsError(this.path, err, 'write')
-    }
-    try {
-      const end = (await contentOf(handle)).length
-      if (end > 0) await handle.write(Buffer.alloc(end, PAD), 0, end, 0)
-    } catch (err) {
-      throw fsError(this.path, err, 'write')
-    } finally {
-      await handle.close()
-    }
+    const open = await this.#read()
+    if (!open || open.end === 0) return
+    await this.#write(async (w) => {
+      await w.handle.write(Buffer.alloc(w.end, PAD), 0, w.end, 0)
+      w.end = 0
+    })
+  }
+
+  /** Closes the file (at the end of the lock section). */
+  async close(): Promise<void> {
+    const open = this.#open
+    this.#open = undefined
+    await open?.handle.close().catch(() => undefined)
   }
 }

@@ -126,7 +126,7 @@ export async function readAuthFile(path: string, log?: AuthStoreLog): Promise<Au
   // Usually every record is one auth.json already holds (they stay until their room is needed).
   if (!overlaid.changed) return file
   if (!holdsAuthLock(path)) {
-    const applied = await withAuthLock(path, async () => (await openSession(path, log)).current, { timeoutMs: 2_000 }).catch(() => undefined)
+    const applied = await withAuthLock(path, async () => withSession(path, log, async (session) => session.current), { timeoutMs: 2_000 }).catch(() => undefined)
     if (applied) return applied
   }
   return overlaid.content
@@ -222,10 +222,9 @@ export interface AuthSession {
   write(next: AuthFile): Promise<void>
 }
 
-async function openSession(path: string, log?: AuthStoreLog): Promise<AuthSession> {
-  const journal = new AuthJournal(path)
+async function openSession(path: string, journal: AuthJournal, log?: AuthStoreLog): Promise<AuthSession> {
   const file = await readFileOnly(path)
-  const records = await readJournal(path)
+  const records = await journal.records()
   let { content: current, changed } = overlay(file, records, log)
   let basis = file
   const write = async (next: AuthFile): Promise<void> => {
@@ -279,7 +278,17 @@ async function openSession(path: string, log?: AuthStoreLog): Promise<AuthSessio
  * journal applied and, if it can be, written), and `fn` may reserve, keep tokens or rewrite.
  */
 export async function withAuthSession<T>(path: string, fn: (session: AuthSession) => Promise<T>, log?: AuthStoreLog): Promise<T> {
-  return withAuthLock(path, async () => fn(await openSession(path, log)))
+  return withAuthLock(path, async () => withSession(path, log, fn))
+}
+
+/** A session for a section that holds the lock already: the journal stays open until `fn` ends. */
+async function withSession<T>(path: string, log: AuthStoreLog | undefined, fn: (session: AuthSession) => Promise<T>): Promise<T> {
+  const journal = new AuthJournal(path)
+  try {
+    return await fn(await openSession(path, journal, log))
+  } finally {
+    await journal.close()
+  }
 }
 
 /**
