@@ -1,7 +1,6 @@
 // connect → status --json → needs reconnecting (exit 1) → reconnect → disconnect, each a real child
 // process of the built bin, against the daemon and oidc-provider (with its RFC 7009 revocation
 // endpoint) on loopback. Another tool's key in auth.json stays byte for byte through all of it.
-import { spawn } from 'node:child_process'
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import t from 'tap'
@@ -10,32 +9,14 @@ import { startDaemon } from '../../src/daemon.js'
 import { markNeedsReauth } from '../../src/db/connections.js'
 import { createLogger } from '../../src/log.js'
 import { acmeWorld } from '../support/acme-world.js'
-import { BIN } from '../support/child-daemon.js'
+import { runLatchkey, type CliRun } from '../support/child-daemon.js'
 import { CookieBrowser } from '../support/cookie-browser.js'
 
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
 /** Runs the bin; `onStdout` sees stdout as it arrives (to follow a printed link). */
-function latchkey(env: Record<string, string>, args: string[], onStdout?: (text: string) => void): Promise<Run> {
-  return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    proc.stdout.on('data', (c) => {
-      stdout += c
-      onStdout?.(stdout)
-    })
-    proc.stderr.on('data', (c) => (stderr += c))
-    proc.once('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const latchkey = (env: Record<string, string>, args: string[], onStdout?: (text: string) => void) => runLatchkey(env, args, onStdout ? { onStdout } : {})
 
 /** `connect`/`reconnect` in a child; opens the printed link like a browser would. */
-async function connectVia(env: Record<string, string>, command: 'connect' | 'reconnect'): Promise<Run> {
+async function connectVia(env: Record<string, string>, command: 'connect' | 'reconnect'): Promise<CliRun> {
   let opened = false
   return latchkey(env, [command, 'acme'], (text) => {
     const link = /http:\/\/127\.0\.0\.1:\d+\/oauth\/start\/[A-Za-z0-9_-]{43}/.exec(text)?.[0]

@@ -1,26 +1,13 @@
 // The built `latchkey` bin as a user runs it: help for every command, --version, typos, and
 // commands parsed before the config is read. Real child processes, no daemon needed.
-import { execFile } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { BIN } from '../support/child-daemon.js'
+import { runLatchkey, type CliRun } from '../support/child-daemon.js'
 import { tempDir } from '../support/deps.js'
 
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
 /** Runs the built bin with `env` only (plus PATH), and waits for it to exit. */
-function latchkey(env: Record<string, string>, ...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr })
-    })
-  })
-}
+const latchkey = (env: Record<string, string>, ...args: string[]) => runLatchkey(env, args)
 
 function badConfig(t: Parameters<typeof tempDir>[0]): Record<string, string> {
   const dir = tempDir(t)
@@ -33,17 +20,17 @@ const COMMANDS = ['serve', 'connect', 'reconnect', 'disconnect', 'token', 'provi
 
 t.test('--help on every command prints its usage and examples, exit 0, even with a bad config', async (t) => {
   const env = badConfig(t)
-  const runs: Run[] = []
+  const runs: CliRun[] = []
   for (const c of COMMANDS) runs.push(await latchkey(env, ...c.split(' '), '--help')) // one at a time: a shared 2-core machine
   COMMANDS.forEach((command, i) => {
-    const run = runs[i] as Run
+    const run = runs[i] as CliRun
     t.equal(run.code, 0, `${command} --help exits 0`)
     t.match(run.stdout, new RegExp(`^Usage: latchkey ${command} `), `${command}: its own usage line`)
     t.match(run.stdout, /\nExamples:\n {2}\$ /, `${command}: examples`)
     t.equal(run.stderr, '', `${command}: nothing on stderr`)
   })
   // demo --help used to start the demo: the help above came back, and nothing was started.
-  t.notMatch((runs[COMMANDS.indexOf('demo')] as Run).stdout, /simulator on http/)
+  t.notMatch((runs[COMMANDS.indexOf('demo')] as CliRun).stdout, /simulator on http/)
 })
 
 t.test('the global help lists every command, the exit codes and the config path', async (t) => {

@@ -5,8 +5,7 @@
 // semantics of the real server (offset confirms earlier updates; an empty queue waits up to
 // `timeout` seconds).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import type { Teardown } from './deps.js'
+import { listenLoopback, type Teardown } from './deps.js'
 
 export interface BotApiRequest {
   method: string
@@ -269,8 +268,7 @@ export async function startBotApiServer(t: Teardown, opts: { token?: string; can
       handle(method, payload, res, req)
     })().catch((err: unknown) => fail(res, 500, `Internal: ${(err as Error).message}`))
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const apiRoot = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const apiRoot = await listenLoopback(server)
 
   const pushUpdate = (update: Record<string, unknown>): number => {
     const id = nextUpdateId++

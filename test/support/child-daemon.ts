@@ -46,3 +46,33 @@ export async function spawnDaemon(env: Record<string, string>, baseUrl: string):
     },
   }
 }
+
+/** What a finished `latchkey` command left: its exit code (null if a signal ended it) and output. */
+export interface CliRun {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/**
+ * Runs the compiled CLI with `args` in an environment of only PATH and `env` (no HOME or
+ * LATCHKEY_* of the machine leaks in), killed after `timeoutMs`. `onStdout` sees the output so
+ * far at each chunk (to act on a printed link while the command waits).
+ */
+export function runLatchkey(env: Record<string, string>, args: readonly string[], opts: { onStdout?: (text: string) => void; timeoutMs?: number } = {}): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const timer = setTimeout(() => proc.kill('SIGKILL'), opts.timeoutMs ?? 120_000)
+    let stdout = ''
+    let stderr = ''
+    proc.stdout.on('data', (c) => {
+      stdout += c
+      opts.onStdout?.(stdout)
+    })
+    proc.stderr.on('data', (c) => (stderr += c))
+    proc.once('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+}

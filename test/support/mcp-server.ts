@@ -3,7 +3,7 @@
 // challenge; it serves RFC 9728 metadata naming its authorization server; and it accepts only JWT
 // access tokens signed by that server whose audience is this very server (RFC 8707).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { listenLoopback } from './deps.js'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
@@ -119,8 +119,7 @@ export async function startMcpServer(opts: McpPeerOptions = {}): Promise<McpPeer
       res.end()
     })
   })
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
-  origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`
+  origin = await listenLoopback(http)
   return {
     url: url(),
     origin,

@@ -5,8 +5,7 @@ import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
-import type { AddressInfo } from 'node:net'
-import type { Teardown } from './deps.js'
+import { listenLoopback, type Teardown } from './deps.js'
 
 export interface SeenRequest {
   method: string
@@ -118,14 +117,6 @@ export async function startResourceApi(t: Teardown, introspection: { url: string
       })
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        server.closeAllConnections()
-      }),
-  )
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const origin = await listenLoopback(server, t)
   return { base: `${origin}/api`, origin, seen, setForeignUrl: (u) => (foreign = u) }
 }

@@ -5,8 +5,7 @@
 // refresh token it issued and when the answer carrying it was completely sent.
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import type { Teardown } from './deps.js'
+import { listenLoopback, type Teardown } from './deps.js'
 
 export type Fault =
   | { kind: 'expires_in'; value: unknown }
@@ -127,15 +126,7 @@ export async function startRotatingServer(t: Teardown, opts: { expiresIn?: numbe
     req.on('data', (c: Buffer) => (raw += c.toString('utf8')))
     req.on('end', () => handle(req, res, new URLSearchParams(raw)))
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        server.closeAllConnections()
-      }),
-  )
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const url = await listenLoopback(server, t)
   return {
     url,
     tokenUrl: `${url}/token`,

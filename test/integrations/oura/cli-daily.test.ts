@@ -1,7 +1,6 @@
 // `latchkey oura daily` (contract, issue 13 item 4) as a user runs it: the built bin as a child
 // process, on a SQLite file filled by a real sync from the Oura simulator on loopback. The
 // expected rows are computed from the simulator's documents, not from our store.
-import { execFile } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
@@ -11,7 +10,7 @@ import { createDeps } from '../../../src/deps.js'
 import { createLogger } from '../../../src/log.js'
 import { documentsFor, startOuraSimulator, type OuraSandboxUser } from '../../../src/integrations/oura/simulator.js'
 import { pullOura } from '../../../src/integrations/oura/sync.js'
-import { BIN } from '../../support/child-daemon.js'
+import { runLatchkey } from '../../support/child-daemon.js'
 import { logCapture, tempDir } from '../../support/deps.js'
 
 const DAY_MS = 86_400_000
@@ -19,19 +18,7 @@ const KEYS = ['day', 'sleepScore', 'readinessScore', 'activityScore', 'totalSlee
 // forgetful-cy leaves the ring off every fifth day; some nights have a late nap, some days no activity score.
 const USER: OuraSandboxUser = 'forgetful-cy'
 
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-function latchkey(env: Record<string, string>, ...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr })
-    })
-  })
-}
+const latchkey = (env: Record<string, string>, ...args: string[]) => runLatchkey(env, args)
 
 /** What `oura daily` must print for the days from `sinceMs`, straight from the simulator's documents. */
 function expected(sinceMs: number, now: number): Record<string, unknown>[] {
