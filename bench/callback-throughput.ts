@@ -10,6 +10,7 @@
 // client is one worker thread with keep-alive sockets and a fixed concurrency.
 import Fastify from 'fastify'
 import type { AddressInfo } from 'node:net'
+import { loadavg } from 'node:os'
 import { Writable } from 'node:stream'
 import { join } from 'node:path'
 import { createDeps } from '../src/deps.js'
@@ -21,7 +22,7 @@ import { startFlow } from '../src/oauth/flow.js'
 import { randomToken } from '../src/oauth/random.js'
 import { tempDir, testConfig } from '../test/support/deps.js'
 import { startLoadClient, type LoadClient, type LoadRequest, type LoadResult } from './load.js'
-import { Cleanup, fixed, goal, median, table, whole } from './support.js'
+import { Cleanup, fixed, goal, mainThreadCpuMs, median, table, whole } from './support.js'
 
 const CONCURRENCY = 16
 const ROUNDS = 3
@@ -34,10 +35,13 @@ const WARMUP_MS = 1_000
 const WARMUP_MAX_REQUESTS = 3_000
 const API_TOKEN = 'bench-api-token-0123456789abcdef-0123456789'
 
+/** A round's figures, and the servers' thread's CPU time per response in it. */
+type Round = LoadResult & { cpuUs: number }
+
 interface Pair {
-  bare: LoadResult[]
-  bareInsert: LoadResult[]
-  latchkey: LoadResult[]
+  bare: Round[]
+  bareInsert: Round[]
+  latchkey: Round[]
 }
 
 function portOf(server: { address(): AddressInfo | string | null }): number {
@@ -125,8 +129,12 @@ export async function callbackThroughput(): Promise<void> {
 
     const client: LoadClient = startLoadClient()
     cleanup.teardown(() => client.close())
-    const load = (port: number, requests: LoadRequest[], cycle: boolean, maxMs: number, maxRequests: number) =>
-      client.run({ port, requests, cycle, concurrency: CONCURRENCY, maxMs, maxRequests })
+    // Every app under test answers on this (the main) thread; the client is another thread.
+    const load = async (port: number, requests: LoadRequest[], cycle: boolean, maxMs: number, maxRequests: number): Promise<Round> => {
+      const cpu0 = mainThreadCpuMs()
+      const result = await client.run({ port, requests, cycle, concurrency: CONCURRENCY, maxMs, maxRequests })
+      return { ...result, cpuUs: ((mainThreadCpuMs() - cpu0) * 1000) / Math.max(1, result.count) }
+    }
 
     // Warm-up: both apps, both request kinds (the insert warm-up spends its own flows).
     let offset = 0
@@ -152,7 +160,8 @@ export async function callbackThroughput(): Promise<void> {
     const stored = (deps.db.prepare('SELECT count(*) AS n FROM oauth_pending').get() as { n: number }).n
 
     const rows: string[][] = []
-    const add = (label: string, results: LoadResult[], ratioTo?: LoadResult[]) => {
+    const cpu = (results: Round[]) => median(results.map((r) => r.cpuUs))
+    const add = (label: string, results: Round[], ratioTo?: Round[]) => {
       const rps = median(results.map((r) => r.rps))
       const ratio = ratioTo ? fixed(rps / median(ratioTo.map((r) => r.rps)), 2) : ''
       rows.push([
@@ -162,6 +171,8 @@ export async function callbackThroughput(): Promise<void> {
         fixed(median(results.map((r) => r.p50)), 2),
         fixed(median(results.map((r) => r.p99)), 2),
         ratio,
+        whole(cpu(results)),
+        ratioTo ? fixed(cpu(ratioTo) / cpu(results), 2) : '',
         statusSummary(results),
       ])
     }
@@ -175,12 +186,16 @@ export async function callbackThroughput(): Promise<void> {
       `  concurrency ${CONCURRENCY}, keep-alive, ${ROUNDS} alternating rounds of ${ROUND_MS / 1000} s each (insert rounds also stop at ${whole(ROUND_MAX_INSERTS)} fresh flows), after a warm-up`,
     )
     console.log(`  (client in a worker thread of the same process; server on 127.0.0.1:0)`)
-    console.log(table(['', 'rps (median)', 'rps per round', 'p50 ms', 'p99 ms', 'ratio', 'responses'], rows))
+    console.log(table(['', 'rps (median)', 'rps per round', 'p50 ms', 'p99 ms', 'ratio', 'CPU µs/req', 'CPU ratio', 'responses'], rows))
     console.log(`  ratio = latchkey rps / bare rps (medians of the rounds); the insert is compared with the bare route doing the same INSERT`)
+    console.log(
+      `  CPU µs/req = the servers' thread's CPU time per response (median of the rounds); CPU ratio = bare / latchkey, the rps ratio a`,
+    )
+    console.log(`  CPU-bound server would reach whatever else runs on the machine (it leaves out time blocked in fsync) — load now ${loadavg()[0]?.toFixed(1)}`)
     console.log(
       `  ${whole(needed)} flows created up front in ${fixed(createMs, 0)} ms; oauth_pending rows after the run: ${whole(stored)}; log lines written: ${whole(logLines)}`,
     )
-    const rps = (results: LoadResult[]) => median(results.map((r) => r.rps))
+    const rps = (results: Round[]) => median(results.map((r) => r.rps))
     const insertRatio = rps(b.latchkey) / rps(b.bareInsert)
     const unknownRatio = rps(a.latchkey) / rps(a.bare)
     console.log(goal('callback with a real insert / bare route with the same INSERT', `${fixed(insertRatio, 2)}×`, '≥ 0.8×', insertRatio >= 0.8))

@@ -57,6 +57,22 @@ export function procStatusKiB(pid: number, field: string): number {
   return Number(match[1])
 }
 
+/**
+ * CPU time (user + system, ms) of this process's main thread so far, from /proc (Linux; NaN
+ * elsewhere). 10 ms resolution: meant for rounds of seconds. Unlike wall-clock rates it does not
+ * move when other processes take the cores.
+ */
+export function mainThreadCpuMs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
+    // Fields after the command name (which may hold spaces): utime is the 14th field, stime the 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
+  } catch {
+    return Number.NaN
+  }
+}
+
 /** Nearest-rank percentile (p in 0..100) of an ascending array. */
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return Number.NaN

@@ -2,8 +2,9 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Deps } from '../deps.js'
 import { consumeWaitingFlow, getFlowByState, type Flow } from '../db/oauth-flows.js'
 import { insertPending } from '../db/oauth-pending.js'
-import { scrubWal } from '../db/open.js'
-import { enqueueOutbox } from '../db/outbox.js'
+import { scrubWal, type Db } from '../db/open.js'
+import { enqueueOutbox, type NewOutboxMessage } from '../db/outbox.js'
+import { preparedTransaction } from '../db/statements.js'
 import { findProvider, providerName } from '../providers/lookup.js'
 import { TOKEN_PATTERN } from './random.js'
 import { flowReport } from './report.js'
@@ -135,25 +136,30 @@ export function acceptCallbackReading(
   if (query.kind === 'error') {
     const status = query.error === 'access_denied' ? 'denied' : 'failed'
     const ended = { ...flow, status, error: query.error } as Flow
-    const won = deps.db.transaction(() => {
-      if (!consumeWaitingFlow(deps.db, query.state, now, { status, error: query.error, finished: true })) return false
-      enqueueOutbox(deps.db, flowReport(ended, now, providerName(deps.config, flow.provider)))
-      return true
-    }).immediate()
-    if (!won) return lost()
+    const report = flowReport(ended, now, providerName(deps.config, flow.provider))
+    if (!preparedTransaction(deps.db, endFlow).immediate(deps.db, query.state, now, status, query.error, report)) return lost()
     // The flow ended here: its verifier must not stay behind in old WAL frames.
     scrubWal(deps.db)
     const result: CallbackResult = { kind: 'provider_error', flow: ended, error: query.error, ...(query.description ? { description: query.description } : {}) }
     return { result, flow: ended }
   }
-  const won = deps.db.transaction(() => {
-    if (!consumeWaitingFlow(deps.db, query.state, now, { status: 'exchanging' })) return false
-    insertPending(deps.db, { state: query.state, code: query.code, receivedAt: now })
-    return true
-  }).immediate()
-  if (!won) return lost()
+  if (!preparedTransaction(deps.db, storeCode).immediate(deps.db, query.state, query.code, now)) return lost()
   const received: Flow = { ...flow, status: 'exchanging', callbackAt: now }
   return { result: { kind: 'received', flow: received }, flow: received }
+}
+
+/** The state's compare-and-set and its code, committed together; false when the flow was no longer waiting. */
+function storeCode(db: Db, state: string, code: string, now: number): boolean {
+  if (!consumeWaitingFlow(db, state, now, { status: 'exchanging' })) return false
+  insertPending(db, { state, code, receivedAt: now })
+  return true
+}
+
+/** The provider's error ends the flow, and its report is queued, together; false when the flow was no longer waiting. */
+function endFlow(db: Db, state: string, now: number, status: 'denied' | 'failed', error: string, report: NewOutboxMessage): boolean {
+  if (!consumeWaitingFlow(db, state, now, { status, error, finished: true })) return false
+  enqueueOutbox(db, report)
+  return true
 }
 
 /** True when the request carries the binding cookie of `state`: the browser that opened this flow's start link. */
