@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { Deps } from '../deps.js'
 import { isAppError } from '../errors.js'
@@ -47,7 +47,7 @@ export interface UpstreamAnswer {
   kind: 'upstream'
   status: number
   headers: OutgoingHttpHeaders
-  body: IncomingMessage
+  body: Readable
 }
 
 /** What forward() gives back: the result, and `done(bytes)` to call once it is delivered (writes the audit row). */
@@ -137,7 +137,7 @@ export class Broker {
       }
       const response = outcome.response
       if (response.statusCode === 401 && attempt === 0 && replayable) {
-        response.resume() // drain it: the socket goes back to the pool
+        response.body.resume() // drain it: the connection goes back to the pool
         rejected = entry.access
         continue
       }
@@ -145,7 +145,7 @@ export class Broker {
       if (response.statusCode === 403) this.#stepUp(provider.providerId, req.caller, response.headers['www-authenticate'], out)
       if (typeof out.location === 'string')
         out.location = rewriteLocation(out.location, url, new URL(provider.apiBaseUrl).pathname.replace(/\/+$/, ''), `/proxy/${req.connection}`)
-      return { kind: 'upstream', status: response.statusCode ?? 502, headers: out, body: response }
+      return { kind: 'upstream', status: response.statusCode, headers: out, body: response.body }
     }
     return refusal(502, 'provider_rejected_token', `${provider.displayName} rejected latchkey's token (HTTP 401) and refreshing it gave no new one`)
   }

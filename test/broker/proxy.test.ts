@@ -177,6 +177,11 @@ t.test('limits: body cap, rate limit, upstream timeout', async (t) => {
   t.equal(tooBig.status, 413)
   t.match(await tooBig.json(), { error: 'body_too_large', message: /1000 bytes/ })
   t.equal(w.api.seen.length, before, 'a declared oversize body is never sent')
+  // A chunked body (no length) is cut off where it passes the cap.
+  const { Readable } = await import('node:stream')
+  const streamed = await w.call('/proxy/acme/v1/echo', { method: 'POST', body: Readable.toWeb(Readable.from(['x'.repeat(800), 'x'.repeat(800)])) as ReadableStream, duplex: 'half' } as RequestInit)
+  t.equal(streamed.status, 413)
+  t.match(await streamed.json(), { error: 'body_too_large', message: /1000 bytes/ })
   t.equal((await w.call('/proxy/acme/v1/me', { token })).status, 200)
   t.equal((await w.call('/proxy/acme/v1/me', { token })).status, 200)
   const limited = await w.call('/proxy/acme/v1/me', { token })
