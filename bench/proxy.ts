@@ -2,18 +2,19 @@
 // to the loopback upstream, in the same run; and a streamed 10 MB response through the proxy vs
 // direct. The latchkey side is the real buildServer() (network guard, agent-token lookup, scope
 // check, auth.json read for a fresh token, one audit row per request, logging at info into a
-// discarding stream), in this process. The floor any proxy has is a bare node:http pass-through,
-// also in this process. The upstream (a bare node:http server) and the client (keep-alive
+// discarding stream), in this process. The floor is a bare pass-through on the same stack as
+// /proxy (node:http server, undici pool to the upstream), also in this process. The upstream (a bare node:http server) and the client (keep-alive
 // sockets, latency at concurrency 1, throughput at 16) are child processes of their own, the same
 // for every contender; each party's CPU time per request is measured (process.cpuUsage deltas), as
 // all three share this machine's cores and the CPU they spend decides the ceiling.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { Agent, createServer, request } from 'node:http'
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { availableParallelism, loadavg } from 'node:os'
 import { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
+import { Pool } from 'undici'
 import { addAgent } from '../src/broker/agents.js'
 import { createDeps } from '../src/deps.js'
 import { buildServer } from '../src/http/server.js'
@@ -129,16 +130,19 @@ export async function proxyBench(): Promise<void> {
     const proxyPort = portOf(app.server)
     const authorization = `Bearer ${token}`
 
-    // The floor for any proxy: a bare node:http pass-through (no auth, no audit, no token) in
-    // this process, over kept-alive sockets to the same upstream.
-    const passAgent = new Agent({ keepAlive: true, maxSockets: 64 })
+    // The floor: a bare pass-through on /proxy's own stack (node:http server, undici pool to the
+    // upstream) with no auth, audit or token, in this process: what forwarding alone costs.
+    const pool = new Pool(`http://127.0.0.1:${upstreamPort}`, { connections: 64, bodyTimeout: 0 })
+    cleanup.teardown(() => pool.close())
     const passThrough = createServer((req, res) => {
-      const up = request({ host: '127.0.0.1', port: upstreamPort, path: `/api${(req.url ?? '').slice('/pass'.length)}`, method: req.method, agent: passAgent }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers)
-        answer.pipe(res)
-      })
-      up.on('error', () => res.destroy())
-      req.pipe(up)
+      pool.request({ path: `/api${(req.url ?? '').slice('/pass'.length)}`, method: 'GET' }).then(
+        (answer) => {
+          res.writeHead(answer.statusCode, answer.headers)
+          answer.body.pipe(res)
+        },
+        () => res.destroy(),
+      )
+      req.resume()
     })
     await new Promise<void>((resolve) => passThrough.listen(0, '127.0.0.1', resolve))
     cleanup.teardown(() => new Promise<void>((resolve) => passThrough.close(() => resolve())))
@@ -213,7 +217,7 @@ export async function proxyBench(): Promise<void> {
         [`c=${CONCURRENCY}`, 'rps', 'rps per round', 'CPU µs/req: client', 'upstream', 'proxy', 'ceiling rps', 'of ceiling'],
         [
           row('direct GET (baseline)', tput.direct, costs.direct, directCosts),
-          row('bare node:http pass-through (floor)', tput.pass, costs.pass, costs.pass),
+          row('bare pass-through (floor)', tput.pass, costs.pass, costs.pass),
           row('GET through /proxy', tput.proxied, costs.proxied, costs.proxied),
         ],
       ),
@@ -264,7 +268,7 @@ export async function proxyBench(): Promise<void> {
         (
           [
             ['direct (baseline)', big.direct, bigCpu.direct],
-            ['bare node:http pass-through (floor)', big.pass, bigCpu.pass],
+            ['bare pass-through (floor)', big.pass, bigCpu.pass],
             ['through /proxy', big.proxied, bigCpu.proxied],
           ] as const
         ).map(([name, runs, cpu]) => {
