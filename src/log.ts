@@ -15,6 +15,19 @@ export const REDACT_PATHS = [
     'codeVerifier', 'apiToken', 'token', 'access', 'refresh'].flatMap((k) => [k, `*.${k}`]),
 ]
 
+/** What a flat line carries besides `req`: strings, numbers, no objects (so nothing nested to hide). */
+export type FlatFields = Record<string, string | number | boolean | null>
+
+/**
+ * A child of `log` for flat lines (fields of FlatFields, `req` already cut to method, path and ip
+ * by its serializer): the one line per request. Same secret keys at the top level, same request
+ * headers; no `*.` paths, which pino runs over every field of every line, strings and numbers
+ * included, where they can find nothing: 15 µs of the line's 17.
+ */
+export function flatLineLogger(log: Logger): Logger {
+  return log.child({}, { redact: { paths: REDACT_PATHS.filter((p) => !p.startsWith('*.')), censor: '[REDACTED]' } })
+}
+
 /**
  * A flow id is the secret part of its start link (`/oauth/start/<flowId>`) while the flow waits:
  * logs carry its first 8 characters, enough to find the row, too few to open the link.

@@ -1,7 +1,7 @@
 import rateLimit from '@fastify/rate-limit'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { Deps } from '../deps.js'
-import { loggablePath, type Logger } from '../log.js'
+import { flatLineLogger, loggablePath, type FlatFields } from '../log.js'
 import { createNetworkGuard } from './network-guard.js'
 import { tailscaleServeGuard } from './tailscale-serve.js'
 import { oauthRoutes } from './oauth-routes.js'
@@ -29,7 +29,7 @@ export function wantsHtml(accept: string | undefined): boolean {
 declare module 'fastify' {
   interface FastifyRequest {
     /** What a route adds to its request's one log line: an outcome, its reason, ids (never a secret). */
-    logFields: Record<string, unknown> | null
+    logFields: FlatFields | null
   }
 }
 
@@ -52,12 +52,15 @@ export interface ServerOptions {
  * since a callback URL holds the code.
  */
 export async function buildServer(deps: Deps, opts: ServerOptions): Promise<FastifyInstance> {
+  const log = deps.log.child({}, {
+    serializers: {
+      req: (r: { method: string; url: string; ip?: string }) => ({ method: r.method, path: loggablePath(r.url), ip: r.ip }),
+    },
+  })
+  // The request line's fields are flat (logFields' type): a logger that skips the nested paths.
+  const requestLine = flatLineLogger(log)
   const app = Fastify({
-    loggerInstance: deps.log.child({}, {
-      serializers: {
-        req: (r: { method: string; url: string; ip?: string }) => ({ method: r.method, path: loggablePath(r.url), ip: r.ip }),
-      },
-    }),
+    loggerInstance: log,
     ...(opts.https ? { https: opts.https } : {}),
     // Behind tailscale serve every request arrives from loopback; only then are its
     // X-Forwarded-For (the tailnet peer) and identity headers to be believed.
@@ -75,10 +78,13 @@ export async function buildServer(deps: Deps, opts: ServerOptions): Promise<Fast
     // row (latchkey audit): both at debug, so they do not drown the log. Refusals stay at info.
     const quiet = request.url === '/healthz' || (reply.statusCode < 400 && request.url.startsWith('/proxy/'))
     const level = quiet ? 'debug' : 'info'
-    // The request logger is a pino child of deps.log (loggerInstance above).
-    if ((request.log as Logger).isLevelEnabled(level)) {
+    if (requestLine.isLevelEnabled(level)) {
       const ms = Math.round(reply.elapsedTime)
-      request.log[level]({ req: request, statusCode: reply.statusCode, ms, ...request.logFields }, `${request.method} ${loggablePath(request.url)} ${reply.statusCode} ${ms} ms`)
+      // reqId as the request's own logger would bind it (fastify's requestIdLogLabel).
+      requestLine[level](
+        { reqId: request.id, req: request, statusCode: reply.statusCode, ms, ...request.logFields },
+        `${request.method} ${loggablePath(request.url)} ${reply.statusCode} ${ms} ms`,
+      )
     }
     done()
   })
