@@ -1,12 +1,15 @@
 import { EventEmitter } from 'node:events'
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
 import { Transform, type Readable } from 'node:stream'
-import { Agent, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
 
 // Kept-alive connections to each provider, one pool per origin: a proxied call should not pay a
 // TCP (and TLS) handshake. undici rather than node:http: about 25 µs less CPU per proxied request
 // (bench/proxy.ts). No body timeout: an event stream (MCP) may stay quiet for a long time.
-const dispatcher = new Agent({ connections: 64, bodyTimeout: 0, headersTimeout: 0 })
+// Loaded at the first proxied request: undici is ~10 MiB resident that an idle daemon, or one
+// whose agents never use the proxy, need not hold.
+let dispatcher: Promise<Dispatcher> | undefined
+const upstreamDispatcher = () => (dispatcher ??= import('undici').then(({ Agent }) => new Agent({ connections: 64, bodyTimeout: 0, headersTimeout: 0 })))
 
 export interface UpstreamRequest {
   url: URL
@@ -62,7 +65,7 @@ export async function sendUpstream(r: UpstreamRequest): Promise<UpstreamOutcome>
     abort.emit('abort')
   }, r.timeoutMs)
   try {
-    const response = await dispatcher.request({
+    const response = await (await upstreamDispatcher()).request({
       origin: r.url.origin,
       path: `${r.url.pathname}${r.url.search}`,
       method: r.method as Dispatcher.HttpMethod,
