@@ -38,7 +38,10 @@ export function flowRef(flowId: string): string {
 
 /** A request path for the log: no query string (codes), and the capability in start/pending paths cut to a prefix. */
 export function loggablePath(url: string): string {
-  return (url.split('?')[0] ?? '').replace(/^(\/oauth\/(?:start|pending)\/)([^/]*)/, (_all, prefix: string, id: string) => `${prefix}${flowRef(id)}`)
+  const query = url.indexOf('?')
+  const path = query < 0 ? url : url.slice(0, query)
+  if (!path.startsWith('/oauth/start/') && !path.startsWith('/oauth/pending/')) return path
+  return path.replace(/^(\/oauth\/(?:start|pending)\/)([^/]*)/, (_all, prefix: string, id: string) => `${prefix}${flowRef(id)}`)
 }
 
 /**

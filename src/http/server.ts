@@ -57,8 +57,9 @@ export async function buildServer(deps: Deps, opts: ServerOptions): Promise<Fast
       req: (r: { method: string; url: string; ip?: string }) => ({ method: r.method, path: loggablePath(r.url), ip: r.ip }),
     },
   })
-  // The request line's fields are flat (logFields' type): a logger that skips the nested paths.
-  const requestLine = flatLineLogger(log)
+  // The request line's fields are flat (logFields' type) and its `req` is built in the hook, cut
+  // as the serializer above cuts it: a logger with no nested redaction paths and no serializer to run.
+  const requestLine = flatLineLogger(deps.log)
   const app = Fastify({
     loggerInstance: log,
     ...(opts.https ? { https: opts.https } : {}),
@@ -80,10 +81,11 @@ export async function buildServer(deps: Deps, opts: ServerOptions): Promise<Fast
     const level = quiet ? 'debug' : 'info'
     if (requestLine.isLevelEnabled(level)) {
       const ms = Math.round(reply.elapsedTime)
+      const path = loggablePath(request.url)
       // reqId as the request's own logger would bind it (fastify's requestIdLogLabel).
       requestLine[level](
-        { reqId: request.id, req: request, statusCode: reply.statusCode, ms, ...request.logFields },
-        `${request.method} ${loggablePath(request.url)} ${reply.statusCode} ${ms} ms`,
+        { reqId: request.id, req: { method: request.method, path, ip: request.ip }, statusCode: reply.statusCode, ms, ...request.logFields },
+        `${request.method} ${path} ${reply.statusCode} ${ms} ms`,
       )
     }
     done()
