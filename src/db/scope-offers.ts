@@ -18,6 +18,12 @@ export function offeredScopes(db: Db, provider: string, consentedAt: number): st
   return [...new Set(rows.flatMap((s) => s.split(' ')))]
 }
 
+/** Every scope ever offered for the provider's connection, whatever consent it widened. */
+export function everOfferedScopes(db: Db, provider: string): Set<string> {
+  const rows = db.prepare('SELECT scopes FROM scope_offers WHERE provider = ?').pluck().all(provider) as string[]
+  return new Set(rows.flatMap((s) => s.split(' ')))
+}
+
 /** Forgets a connection's offers (it was disconnected). */
 export function deleteScopeOffers(db: Db, provider: string): void {
   db.prepare('DELETE FROM scope_offers WHERE provider = ?').run(provider)

@@ -14,6 +14,7 @@ import { flowReport } from './report.js'
 import { buildTokenRequest, withClientAuth } from './requests.js'
 import { fetchToken } from './token-client.js'
 import { parseTokenResponse, sanitizeErrorCode, type RawResponse } from './token-response.js'
+import { scopesToRequest } from './step-up.js'
 
 /** RFC 8628 §3.2: poll every 5 s unless the server says otherwise; slow_down adds 5 s (§3.5). */
 export const DEFAULT_INTERVAL_MS = 5_000
@@ -89,7 +90,7 @@ export async function startDeviceFlow(
   request: { provider: string; chatId?: number; messageId?: number; scopes?: readonly string[] },
 ): Promise<StartedDeviceFlow> {
   const found = requireClient(withStoredCredentials(deps.db, getProvider(deps.config, request.provider)))
-  const provider = request.scopes ? { ...found, scopes: [...request.scopes] } : found
+  const provider = { ...found, scopes: request.scopes ? [...request.scopes] : scopesToRequest(deps.db, found.providerId, found.scopes) }
   if (!provider.deviceAuthorizationUrl)
     throw new AppError('PROVIDER_NOT_CONFIGURED', `${provider.displayName} has no deviceAuthorizationUrl, so it cannot use device mode`)
   const scope: Record<string, string> = provider.scopes.length ? { scope: provider.scopes.join(provider.scopeSeparator) } : {}

@@ -4,6 +4,7 @@ import { withStoredCredentials } from '../providers/credentials.js'
 import { getProvider, requireClient } from '../providers/lookup.js'
 import { randomToken } from './random.js'
 import { buildAuthorizationUrl } from './requests.js'
+import { scopesToRequest } from './step-up.js'
 
 /** A flow lives this long from creation to callback (oauth-security.md A3: at most 10 minutes). */
 export const FLOW_TTL_MS = 10 * 60 * 1000
@@ -20,15 +21,17 @@ export interface StartedFlow {
 /**
  * Creates a flow: fresh state and flow id, a PKCE verifier when the provider uses PKCE, the
  * exact redirect URI from config, and the provider's token endpoint fixed in the row (A8).
- * `scopes` replaces the provider's scopes for this flow (a re-consent after insufficient_scope).
+ * `scopes` replaces the provider's scopes for this flow (a re-consent after insufficient_scope);
+ * without it a reconnect keeps the scopes an approved step-up added (scopesToRequest).
  */
 export function startFlow(
   deps: Pick<Deps, 'config' | 'db' | 'clock'>,
   request: { provider: string; exchange?: ExchangeMode; chatId?: number; messageId?: number; scopes?: readonly string[] },
 ): StartedFlow {
   const found = requireClient(withStoredCredentials(deps.db, getProvider(deps.config, request.provider)))
-  // A re-consent with more scopes (step-up) asks for its own set; every other flow the provider's.
-  const provider = request.scopes ? { ...found, scopes: [...request.scopes] } : found
+  // A re-consent with more scopes (step-up) asks for its own set; every other flow the
+  // provider's, with the step-up scopes the connection already has.
+  const provider = { ...found, scopes: request.scopes ? [...request.scopes] : scopesToRequest(deps.db, found.providerId, found.scopes) }
   const now = deps.clock.now()
   const state = randomToken()
   const flowId = randomToken()

@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.js'
 import { getConnection } from '../db/connections.js'
 import { enqueueNotice } from '../db/outbox.js'
-import { offeredScopes, recordScopeOffer } from '../db/scope-offers.js'
+import { everOfferedScopes, offeredScopes, recordScopeOffer } from '../db/scope-offers.js'
 import { providerName } from '../providers/lookup.js'
 
 // RFC 6749 §3.3 scope-token characters; a server's list is cut short rather than trusted whole.
@@ -93,6 +93,20 @@ export function stepUpScopes(db: Deps['db'], provider: string): string[] | undef
   if (!connection) return undefined
   const offered = offeredScopes(db, provider, connection.consentedAt)
   return offered.length ? union(connection.requestedScopes, connection.grantedScopes ?? [], offered) : undefined
+}
+
+/**
+ * The scopes a plain connect or reconnect asks for: the provider's configured ones, plus those of
+ * the current consent that a step-up offered and the user approved, so that reconnecting a
+ * connection an agent had widened does not narrow it again. A scope of the current consent that
+ * no step-up offered came from the config, and goes once the config no longer lists it.
+ * Disconnecting forgets the offers, so a connection made afresh asks for the config's alone.
+ */
+export function scopesToRequest(db: Deps['db'], provider: string, configured: readonly string[]): string[] {
+  const connection = getConnection(db, provider)
+  if (!connection) return [...configured]
+  const offered = everOfferedScopes(db, provider)
+  return union(configured, connection.requestedScopes.filter((s) => offered.has(s)))
 }
 
 /** The proxy's header value for an outcome: the status, and the scope set when a re-consent is offered. */

@@ -9,6 +9,10 @@ import t from 'tap'
 import { addAgent } from '../../src/broker/agents.js'
 import { getConnection } from '../../src/db/connections.js'
 import { upsertConsent } from '../../src/db/connections.js'
+import { getFlowByState } from '../../src/db/oauth-flows.js'
+import { deleteScopeOffers } from '../../src/db/scope-offers.js'
+import { startFlow } from '../../src/oauth/flow.js'
+import { getProvider } from '../../src/providers/lookup.js'
 import { insufficientScope, offerStepUp, stepUpScopes } from '../../src/oauth/step-up.js'
 import { testConfig, testDeps } from '../support/deps.js'
 import { TEST_BOT_TOKEN, buttons } from '../support/bot-api-server.js'
@@ -97,6 +101,33 @@ t.test('offerStepUp: once per consent and scope set, a new consent may be offere
   upsertConsent(noBot.db, { provider: 'github', now: noBot.clock.now(), requestedScopes: ['read:user'], grantedScopes: ['read:user'] })
   t.same(offer(noBot, ['repo']), { status: 'no_chat', scopes: ['read:user', 'repo'], missing: ['repo'] })
   t.equal(noBot.db.prepare('SELECT COUNT(*) FROM outbox').pluck().get(), 0, 'nothing queued that no bot would deliver')
+})
+
+t.test('a plain reconnect keeps the scopes an approved step-up added, and drops the ones the config no longer lists', async (t) => {
+  const acme = { displayName: 'Acme', authorizationUrl: 'https://as.example/authorize', tokenUrl: 'https://as.example/token', clientId: 'cid', clientSecret: 'csecret', scopes: ['read:user', 'email'] }
+  const deps = testDeps(t, { config: testConfig(t, { telegram: { token: TEST_BOT_TOKEN, allowedUserIds: [1] }, providers: { github: acme } }) })
+  const configured = getProvider(deps.config, 'github').scopes
+  t.same(configured, ['read:user', 'email'])
+  const requested = () => getFlowByState(deps.db, startFlow(deps, { provider: 'github' }).state)?.requestedScopes
+  t.same(requested(), configured, 'not connected: the configured scopes')
+
+  // An agent met insufficient_scope for "repo"; the user approved the widened set.
+  upsertConsent(deps.db, { provider: 'github', now: deps.clock.now(), requestedScopes: [...configured], grantedScopes: [...configured] })
+  t.equal(offerStepUp(deps, { provider: 'github', required: ['repo'], agent: 'ci' }).status, 'offered')
+  const widened = stepUpScopes(deps.db, 'github') as string[]
+  deps.clock.advance(1000)
+  // The widened consent also holds "gist", which the config listed then and lists no more.
+  upsertConsent(deps.db, { provider: 'github', now: deps.clock.now(), requestedScopes: [...widened, 'gist'], grantedScopes: [...widened, 'gist'] })
+  t.same(requested(), [...configured, 'repo'], 'reconnecting asks for the configured scopes and the approved step-up one, not the dropped one')
+  t.same(getFlowByState(deps.db, startFlow(deps, { provider: 'github', scopes: ['read:user'] }).state)?.requestedScopes, ['read:user'], 'a flow given its scopes asks for those alone')
+
+  // An offer the user never approved widens nothing.
+  t.equal(offerStepUp(deps, { provider: 'github', required: ['admin:org'] }).status, 'offered')
+  t.notOk(requested()?.includes('admin:org'), 'an offered but unapproved scope is not asked for')
+
+  deleteScopeOffers(deps.db, 'github')
+  deps.db.prepare('DELETE FROM connections WHERE provider = ?').run('github')
+  t.same(requested(), configured, 'disconnected (offers forgotten): a new connection asks for the configured scopes alone')
 })
 
 const stepUpNotices = (w: BotWorld) => w.daemon.deps.db.prepare("SELECT text FROM outbox WHERE kind = 'scope_step_up' ORDER BY id").pluck().all() as string[]
