@@ -6,8 +6,11 @@
 // The latchkey app is the real buildServer() (network guard, rate limit set out of reach, info
 // logging into a discarding stream, callbackWaitMs 0 so the page does not wait for an exchange;
 // no scheduler runs, so nothing is exchanged). The bare app is Fastify with one GET route on the
-// same path and no logger, hit with exactly the same requests. Both listen on 127.0.0.1:0; the
-// client is one worker thread with keep-alive sockets and a fixed concurrency.
+// same path and no logger, hit with exactly the same requests; for (b) also one doing the same
+// one-row INSERT (the goal's reference), and one doing the callback's own SQL on a copy of
+// latchkey's database (no goal: it shows how much of the gap is SQLite's and how much the rest).
+// All listen on 127.0.0.1:0; the client is one worker thread with keep-alive sockets and a fixed
+// concurrency.
 import Fastify from 'fastify'
 import type { AddressInfo } from 'node:net'
 import { loadavg } from 'node:os'
@@ -25,12 +28,12 @@ import { startLoadClient, type LoadClient, type LoadRequest, type LoadResult } f
 import { Cleanup, fixed, goal, mainThreadCpuMs, median, table, whole } from './support.js'
 
 const CONCURRENCY = 16
-const ROUNDS = 3
+const ROUNDS = 5
 const ROUND_MS = 2_000
 /** Caps a round that reuses its request list (a bare app, an unknown state): time decides first. */
 const ROUND_MAX_REPEATED = 500_000
 /** Fresh flows per insert round: more than the 2 s can use on a small machine, so time decides. */
-const ROUND_MAX_INSERTS = 10_000
+const ROUND_MAX_INSERTS = 8_000
 const WARMUP_MS = 1_000
 const WARMUP_MAX_REQUESTS = 3_000
 const API_TOKEN = 'bench-api-token-0123456789abcdef-0123456789'
@@ -41,6 +44,7 @@ type Round = LoadResult & { cpuUs: number }
 interface Pair {
   bare: Round[]
   bareInsert: Round[]
+  bareSameSql: Round[]
   latchkey: Round[]
 }
 
@@ -127,6 +131,30 @@ export async function callbackThroughput(): Promise<void> {
     )()
     const createMs = performance.now() - t0
 
+    // A second reference for the insert: a bare route doing the callback's own SQL (read the flow
+    // by state; then, in one IMMEDIATE transaction, the compare-and-set UPDATE and the code's
+    // INSERT) on an identical copy of latchkey's database, flows included. What separates latchkey
+    // from it is everything but SQLite: Fastify's hooks, the checks, the page, the log line.
+    const copyFile = join(tempDir(cleanup, 'latchkey-bench-'), 'copy.db')
+    deps.db.prepare('VACUUM INTO ?').run(copyFile)
+    const copyDb = openDb(copyFile)
+    cleanup.teardown(() => copyDb.close())
+    const readFlow = copyDb.prepare('SELECT * FROM oauth_flows WHERE state = ?')
+    const consume = copyDb.prepare(`UPDATE oauth_flows SET status = 'exchanging', callback_at = ? WHERE state = ? AND status = 'waiting' AND expires_at > ?`)
+    const storeCode = copyDb.prepare('INSERT INTO oauth_pending (state, code, received_at) VALUES (?, ?, ?)')
+    const sameSql = copyDb.transaction((state: string, code: string, now: number) => {
+      if (consume.run(now, state, now).changes === 1) storeCode.run(state, code, now)
+    })
+    const bareSameSql = Fastify()
+    bareSameSql.get<{ Querystring: { code: string; state: string } }>('/oauth/callback', async (request) => {
+      const now = Date.now()
+      if (readFlow.get(request.query.state)) sameSql.immediate(request.query.state, request.query.code, now)
+      return 'ok'
+    })
+    cleanup.teardown(() => bareSameSql.close())
+    await bareSameSql.listen({ host: '127.0.0.1', port: 0 })
+    const bareSameSqlPort = portOf(bareSameSql.server)
+
     const client: LoadClient = startLoadClient()
     cleanup.teardown(() => client.close())
     // Every app under test answers on this (the main) thread; the client is another thread.
@@ -143,9 +171,12 @@ export async function callbackThroughput(): Promise<void> {
     const warm = await load(latchkeyPort, fresh.slice(0, WARMUP_MAX_REQUESTS), false, WARMUP_MS, WARMUP_MAX_REQUESTS)
     offset += warm.count + warm.errors
 
-    const a: Pair = { bare: [], bareInsert: [], latchkey: [] }
-    const b: Pair = { bare: [], bareInsert: [], latchkey: [] }
+    const a: Pair = { bare: [], bareInsert: [], bareSameSql: [], latchkey: [] }
+    const b: Pair = { bare: [], bareInsert: [], bareSameSql: [], latchkey: [] }
     await load(bareInsertPort, fresh.slice(0, WARMUP_MAX_REQUESTS), true, WARMUP_MS, WARMUP_MAX_REQUESTS)
+    // The copy's flows are spent as latchkey's are, each once, from its own offset.
+    const warmCopy = await load(bareSameSqlPort, fresh.slice(0, WARMUP_MAX_REQUESTS), false, WARMUP_MS, WARMUP_MAX_REQUESTS)
+    let copyOffset = warmCopy.count + warmCopy.errors
     for (let round = 0; round < ROUNDS; round++) {
       a.bare.push(await load(barePort, unknown, true, ROUND_MS, ROUND_MAX_REPEATED))
       a.latchkey.push(await load(latchkeyPort, unknown, true, ROUND_MS, ROUND_MAX_REPEATED))
@@ -153,6 +184,9 @@ export async function callbackThroughput(): Promise<void> {
       // The bare apps spend no flow, so they may go round the same fresh requests again.
       b.bare.push(await load(barePort, slice, true, ROUND_MS, ROUND_MAX_REPEATED))
       b.bareInsert.push(await load(bareInsertPort, slice, true, ROUND_MS, ROUND_MAX_REPEATED))
+      const copied = await load(bareSameSqlPort, fresh.slice(copyOffset, copyOffset + ROUND_MAX_INSERTS), false, ROUND_MS, ROUND_MAX_INSERTS)
+      b.bareSameSql.push(copied)
+      copyOffset += copied.count + copied.errors
       const inserted = await load(latchkeyPort, slice, false, ROUND_MS, ROUND_MAX_INSERTS)
       b.latchkey.push(inserted)
       offset += inserted.count + inserted.errors
@@ -181,6 +215,8 @@ export async function callbackThroughput(): Promise<void> {
     add('bare fastify GET (same URLs+cookies)', b.bare)
     add('bare fastify GET + the same one-row INSERT', b.bareInsert)
     add('latchkey callback, real insert', b.latchkey, b.bareInsert)
+    add('bare fastify GET + the callback\'s own SQL (copy of its db)', b.bareSameSql)
+    add('latchkey callback, real insert (vs the line above)', b.latchkey, b.bareSameSql)
 
     console.log(
       `  concurrency ${CONCURRENCY}, keep-alive, ${ROUNDS} alternating rounds of ${ROUND_MS / 1000} s each (insert rounds also stop at ${whole(ROUND_MAX_INSERTS)} fresh flows), after a warm-up`,
