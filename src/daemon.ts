@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Server as HttpsServer } from 'node:https'
 import { ensureApiToken } from './api-token.js'
-import { startBotIfConfigured, type RunningBot } from './bot/service.js'
-import { chatLinks } from './bot/agents.js'
+import type { RunningBot } from './bot/service.js'
 import { Broker } from './broker/broker.js'
 import type { Config } from './config.js'
 import { createDeps, type Deps } from './deps.js'
@@ -136,8 +135,12 @@ export async function startDaemon(config: Config, overrides: Partial<Omit<Deps, 
       { configPath: config.configPath },
       `no config file: serving ${address} over plain HTTP, reachable from this machine only`,
     )
-  bot = startBotIfConfigured(deps)
-  if (bot) broker.chat = chatLinks(deps, bot.bot.api, config.telegram.allowedUserIds)
+  if (config.telegram.token) {
+    // The bot's modules (grammy and the chat, ~6 MiB resident) load only when there is a bot to run.
+    const [{ startBot }, { chatLinks }] = await Promise.all([import('./bot/service.js'), import('./bot/agents.js')])
+    bot = startBot(deps)
+    broker.chat = chatLinks(deps, bot.bot.api, config.telegram.allowedUserIds)
+  } else deps.log.info('no telegram.token or TELEGRAM_BOT_TOKEN: running without the Telegram bot')
 
   let closing: Promise<void> | undefined
   return {

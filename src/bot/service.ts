@@ -120,12 +120,3 @@ export function startBot(deps: Deps, opts: StartBotOptions = {}): RunningBot {
     },
   }
 }
-
-/** The bot when a token is configured; otherwise says once that latchkey runs without it. */
-export function startBotIfConfigured(deps: Deps): RunningBot | undefined {
-  if (!deps.config.telegram.token) {
-    deps.log.info('no telegram.token or TELEGRAM_BOT_TOKEN: running without the Telegram bot')
-    return undefined
-  }
-  return startBot(deps)
-}
