@@ -92,8 +92,9 @@ export async function idleMemory(): Promise<void> {
       return measured
     }
     const latchkey = await measureDaemon({})
-    // Dexcom and Oura connected: both syncs start a worker at once (their APIs are a closed
-    // loopback port here, so each run fails fast), and the memory those workers left behind stays.
+    // Dexcom and Oura connected: refresh-tokens and both syncs run at start, one worker after
+    // another (their APIs are a closed loopback port here, so each run fails fast), and the
+    // memory those workers left behind stays.
     const closed = `http://127.0.0.1:${await freePort()}`
     const token = { type: 'oauth', access: 'bench-access', refresh: 'bench-refresh', expires: Date.now() + 3_600_000 }
     const connected = await measureDaemon(

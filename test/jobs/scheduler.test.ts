@@ -78,3 +78,25 @@ t.test('the daemon’s checks: a flow, a connection, an integration’s tokens',
   await saveOAuthEntry(deps.config.authFile, dexcomProvider ?? 'dexcom', { type: 'oauth', access: 'a', refresh: 'r', expires: deps.clock.now() + 60_000 })
   t.equal(await integrationConnected(deps.config, dexcom), true, 'Dexcom tokens, written by anyone')
 })
+
+t.test('at start, the due jobs run one after another in the order given, not all at once', async (t) => {
+  const deps = testDeps(t)
+  const events: string[] = []
+  let resolveRunning: boolean | undefined
+  const scheduler = await startScheduler(deps, [
+    { name: 'resolve-pending', intervalMs: 60_000, onResult: () => events.push('resolve-pending ran'), due: () => events.push('resolve-pending due') > 0 },
+    {
+      name: 'refresh-tokens',
+      intervalMs: 60_000,
+      onResult: () => events.push('refresh-tokens ran'),
+      due: () => {
+        resolveRunning = scheduler.isRunning('resolve-pending')
+        return events.push('refresh-tokens due') > 0
+      },
+    },
+  ])
+  t.teardown(() => scheduler.stop())
+  await until(() => events.length === 4)
+  t.same(events, ['resolve-pending due', 'resolve-pending ran', 'refresh-tokens due', 'refresh-tokens ran'])
+  t.equal(resolveRunning, false, "the second job's turn came once the first one's worker had ended")
+})
