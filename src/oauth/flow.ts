@@ -18,6 +18,12 @@ export interface StartedFlow {
   expiresAt: number
 }
 
+let gotLoading: Promise<unknown> | undefined
+/** Starts loading got once per process: an import() per flow is a resolve and a promise each time. */
+function preloadGot(): void {
+  gotLoading ??= import('got').catch(() => undefined)
+}
+
 /**
  * Creates a flow: fresh state and flow id, a PKCE verifier when the provider uses PKCE, the
  * exact redirect URI from config, and the provider's token endpoint fixed in the row (A8).
@@ -57,7 +63,7 @@ export function startFlow(
   })
   // The code exchange will need got (~20 MiB resident): load it now, while the user is at the
   // provider, so neither an idle daemon nor the callback's path pays for it.
-  void import('got')
+  preloadGot()
   return {
     flowId,
     state,
