@@ -19,8 +19,8 @@ export const REDACT_PATHS = [
 export type FlatFields = Record<string, string | number | boolean | null>
 
 /**
- * A child of `log` for flat lines (fields of FlatFields, `req` already cut to method, path and ip
- * by its serializer): the one line per request. Same secret keys at the top level, same request
+ * A child of `log` for flat lines (fields of FlatFields, `req` already cut by requestSummary):
+ * the one line per request. Same secret keys at the top level, same request
  * headers; no `*.` paths, which pino runs over every field of every line, strings and numbers
  * included, where they can find nothing: 15 µs of the line's 17.
  */
@@ -42,6 +42,11 @@ export function loggablePath(url: string): string {
   const path = query < 0 ? url : url.slice(0, query)
   if (!path.startsWith('/oauth/start/') && !path.startsWith('/oauth/pending/')) return path
   return path.replace(/^(\/oauth\/(?:start|pending)\/)([^/]*)/, (_all, prefix: string, id: string) => `${prefix}${flowRef(id)}`)
+}
+
+/** What a log line says of a request: method, loggable path (no query, no capability) and peer address. */
+export function requestSummary(r: { method: string; url: string; ip?: string }): { method: string; path: string; ip: string | undefined } {
+  return { method: r.method, path: loggablePath(r.url), ip: r.ip }
 }
 
 /**

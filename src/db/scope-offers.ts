@@ -12,16 +12,16 @@ export function recordScopeOffer(db: Db, o: { provider: string; scopes: readonly
   )
 }
 
-/** Every scope offered for the connection's consent of `consentedAt` (empty when none was). */
-export function offeredScopes(db: Db, provider: string, consentedAt: number): string[] {
-  const rows = db.prepare('SELECT scopes FROM scope_offers WHERE provider = ? AND consented_at = ? ORDER BY offered_at, rowid').pluck().all(provider, consentedAt) as string[]
+/**
+ * Every scope offered for the connection's consent of `consentedAt`, or for any of its consents
+ * when it is not given, in the order offered (empty when none was).
+ */
+export function offeredScopes(db: Db, provider: string, consentedAt?: number): string[] {
+  const rows = db
+    .prepare('SELECT scopes FROM scope_offers WHERE provider = @provider AND (@consentedAt IS NULL OR consented_at = @consentedAt) ORDER BY offered_at, rowid')
+    .pluck()
+    .all({ provider, consentedAt: consentedAt ?? null }) as string[]
   return [...new Set(rows.flatMap((s) => s.split(' ')))]
-}
-
-/** Every scope ever offered for the provider's connection, whatever consent it widened. */
-export function everOfferedScopes(db: Db, provider: string): Set<string> {
-  const rows = db.prepare('SELECT scopes FROM scope_offers WHERE provider = ?').pluck().all(provider) as string[]
-  return new Set(rows.flatMap((s) => s.split(' ')))
 }
 
 /** Forgets a connection's offers (it was disconnected). */

@@ -1,7 +1,7 @@
 import rateLimit from '@fastify/rate-limit'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { Deps } from '../deps.js'
-import { flatLineLogger, loggablePath, type FlatFields } from '../log.js'
+import { flatLineLogger, requestSummary, type FlatFields } from '../log.js'
 import { createNetworkGuard } from './network-guard.js'
 import { tailscaleServeGuard } from './tailscale-serve.js'
 import { oauthRoutes } from './oauth-routes.js'
@@ -52,13 +52,10 @@ export interface ServerOptions {
  * since a callback URL holds the code.
  */
 export async function buildServer(deps: Deps, opts: ServerOptions): Promise<FastifyInstance> {
-  const log = deps.log.child({}, {
-    serializers: {
-      req: (r: { method: string; url: string; ip?: string }) => ({ method: r.method, path: loggablePath(r.url), ip: r.ip }),
-    },
-  })
-  // The request line's fields are flat (logFields' type) and its `req` is built in the hook, cut
-  // as the serializer above cuts it: a logger with no nested redaction paths and no serializer to run.
+  // Any `req` Fastify itself logs is cut to a summary: a callback URL's query holds the code.
+  const log = deps.log.child({}, { serializers: { req: requestSummary } })
+  // The request line's fields are flat (logFields' type) and its `req` is summarised in the hook:
+  // a logger with no nested redaction paths and no serializer to run.
   const requestLine = flatLineLogger(deps.log)
   const app = Fastify({
     loggerInstance: log,
@@ -81,12 +78,9 @@ export async function buildServer(deps: Deps, opts: ServerOptions): Promise<Fast
     const level = quiet ? 'debug' : 'info'
     if (requestLine.isLevelEnabled(level)) {
       const ms = Math.round(reply.elapsedTime)
-      const path = loggablePath(request.url)
+      const req = requestSummary(request)
       // reqId as the request's own logger would bind it (fastify's requestIdLogLabel).
-      requestLine[level](
-        { reqId: request.id, req: { method: request.method, path, ip: request.ip }, statusCode: reply.statusCode, ms, ...request.logFields },
-        `${request.method} ${path} ${reply.statusCode} ${ms} ms`,
-      )
+      requestLine[level]({ reqId: request.id, req, statusCode: reply.statusCode, ms, ...request.logFields }, `${req.method} ${req.path} ${reply.statusCode} ${ms} ms`)
     }
     done()
   })

@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.js'
 import { getConnection } from '../db/connections.js'
 import { enqueueNotice } from '../db/outbox.js'
-import { everOfferedScopes, offeredScopes, recordScopeOffer } from '../db/scope-offers.js'
+import { offeredScopes, recordScopeOffer } from '../db/scope-offers.js'
 import { providerName } from '../providers/lookup.js'
 
 // RFC 6749 §3.3 scope-token characters; a server's list is cut short rather than trusted whole.
@@ -105,7 +105,7 @@ export function stepUpScopes(db: Deps['db'], provider: string): string[] | undef
 export function scopesToRequest(db: Deps['db'], provider: string, configured: readonly string[]): string[] {
   const connection = getConnection(db, provider)
   if (!connection) return [...configured]
-  const offered = everOfferedScopes(db, provider)
+  const offered = new Set(offeredScopes(db, provider))
   return union(configured, connection.requestedScopes.filter((s) => offered.has(s)))
 }
 
